@@ -1,0 +1,31 @@
+# The two commands of the README's quick start: `make build` and `make test`.
+# Both create the environment in .venv/ first when it is missing or older than pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DBT := $(BIN)/dbt
+DBT_FLAGS := --project-dir . --profiles-dir . --target local
+
+.PHONY: setup build test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+build: $(STAMP)
+	$(DBT) build $(DBT_FLAGS)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint models macros
+
+clean:
+	rm -rf build target logs

@@ -1,0 +1,1 @@
+"""Compilation of fitted models into DuckDB SQL templates (see docs/engine-contract.md)."""

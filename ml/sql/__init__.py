@@ -1,0 +1,1 @@
+"""BigQuery SQL handling: tokens, ML statements, options, TRANSFORM and query translation."""

@@ -1,0 +1,108 @@
+"""Recognise and parse the BigQuery ML DDL statements: CREATE [OR REPLACE] MODEL, DROP MODEL.
+
+Parsing is token-level so that the TRANSFORM list and the training query keep their source text:
+both are stored with the model and translated to DuckDB later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot.tokens import Token, TokenType
+
+from ml.errors import MLError
+from ml.names import ModelName, parse_model_path
+from ml.sql.options import parse_option_list
+from ml.sql.tokens import is_word, matching_paren, read_path, text_between, tokenize
+
+
+@dataclass(frozen=True)
+class CreateModel:
+    """A parsed CREATE MODEL statement (options not yet validated)."""
+
+    name: ModelName
+    replace: bool
+    if_not_exists: bool
+    transform: str | None
+    options: dict[str, Any]
+    query: str
+    ddl: str
+
+
+@dataclass(frozen=True)
+class DropModel:
+    """A parsed DROP MODEL statement."""
+
+    name: ModelName
+    if_exists: bool
+
+
+def parse_ml_statement(sql: str, database: str | None = None) -> CreateModel | DropModel | None:
+    """Parse `sql` if it is CREATE/DROP MODEL; None for any other statement."""
+    tokens = tokenize(sql)
+    if len(tokens) < 3:
+        return None
+    head = [t.text.upper() for t in tokens[:4]]
+    if head[0] == "DROP" and tokens[1].token_type == TokenType.MODEL:
+        return _parse_drop(tokens, database)
+    if head[0] == "CREATE":
+        replace = head[1:3] == ["OR", "REPLACE"]
+        model_at = 3 if replace else 1
+        if model_at < len(tokens) and tokens[model_at].token_type == TokenType.MODEL:
+            return _parse_create(sql, tokens, model_at + 1, replace, database)
+    return None
+
+
+def _parse_drop(tokens: list[Token], database: str | None) -> DropModel:
+    index, if_exists = 2, False
+    if _words_at(tokens, index, "IF", "EXISTS"):
+        index, if_exists = index + 2, True
+    parts, index = read_path(tokens, index)
+    if index != len(tokens):
+        raise MLError(f"Syntax error: unexpected '{tokens[index].text}' after DROP MODEL name")
+    return DropModel(parse_model_path(parts, database), if_exists)
+
+
+def _parse_create(
+    sql: str, tokens: list[Token], index: int, replace: bool, database: str | None
+) -> CreateModel:
+    if_not_exists = _words_at(tokens, index, "IF", "NOT", "EXISTS")
+    if if_not_exists:
+        index += 3
+        if replace:
+            raise MLError("Syntax error: CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS")
+    parts, index = read_path(tokens, index)
+    clauses: dict[str, str] = {}
+    while index < len(tokens) and tokens[index].token_type != TokenType.ALIAS:
+        word = tokens[index].text.upper()
+        if word == "REMOTE":
+            raise MLError("Remote models (REMOTE WITH CONNECTION) run on the BigQuery target only")
+        if word not in ("TRANSFORM", "OPTIONS") or word in clauses:
+            raise MLError(f"Syntax error: unexpected '{tokens[index].text}' in CREATE MODEL")
+        if index + 1 >= len(tokens) or tokens[index + 1].token_type != TokenType.L_PAREN:
+            raise MLError(f"Syntax error: expected '(' after {word}")
+        close = matching_paren(tokens, index + 1)
+        clauses[word] = text_between(sql, tokens, index + 2, close - 1) if close > index + 2 else ""
+        index = close + 1
+    if "OPTIONS" not in clauses:
+        raise MLError("Syntax error: CREATE MODEL requires OPTIONS (model_type = ...)")
+    if index >= len(tokens) - 1:
+        raise MLError("Syntax error: CREATE MODEL requires AS followed by the training query")
+    query = sql[tokens[index + 1].start :].strip()
+    if query.startswith("(") and query.endswith(")") and matching_paren(tokens, index + 1) == len(tokens) - 1:
+        query = query[1:-1].strip()
+    return CreateModel(
+        name=parse_model_path(parts, database),
+        replace=replace,
+        if_not_exists=if_not_exists,
+        transform=clauses.get("TRANSFORM"),
+        options=parse_option_list(clauses["OPTIONS"]),
+        query=query,
+        ddl=sql.strip(),
+    )
+
+
+def _words_at(tokens: list[Token], index: int, *words: str) -> bool:
+    window = tokens[index : index + len(words)]
+    return len(window) == len(words) and all(is_word(t, w) for t, w in zip(window, words, strict=True))

@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 build: $(STAMP)
+	mkdir -p build  # DuckDB creates the warehouse file, not its folder
 	$(DBT) build $(DBT_FLAGS)
 
 test: $(STAMP)

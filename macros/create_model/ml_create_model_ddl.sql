@@ -1,0 +1,17 @@
+{#- The one CREATE OR REPLACE MODEL text both targets run: BigQuery as a query job, DuckDB through
+    the local engine. Arguments are plain values so the DDL can be rendered for any target (and by
+    tests) without a connection. -#}
+{% macro ml_create_model_ddl(relation, sql, ml_config, transform=none) %}
+    {%- set options = analytics_ml._ml_lowercase_keys(ml_config) -%}
+CREATE OR REPLACE MODEL {{ analytics_ml._ml_model_name(relation) }}
+{%- if transform %}
+TRANSFORM (
+  {{ analytics_ml._ml_render_transform(transform) }}
+)
+{%- endif %}
+OPTIONS (
+  {{ analytics_ml._ml_render_options(options) }}
+)
+AS
+{{ sql | trim | trim(';') }}
+{%- endmacro %}

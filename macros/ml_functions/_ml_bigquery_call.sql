@@ -1,0 +1,15 @@
+{#- ML.<FUNCTION>(MODEL m [, TABLE t | (query)] [, STRUCT(...)]) exactly as BigQuery ML writes it. -#}
+{% macro _ml_bigquery_call(function, model, input=none, settings={}) %}
+    {%- set arguments = ['MODEL ' ~ model] -%}
+    {%- if input is not none -%}
+        {%- do arguments.append(analytics_ml._ml_input_sql(input, 'TABLE ')) -%}
+    {%- endif -%}
+    {%- set fields = [] -%}
+    {%- for name, value in settings.items() if value is not none -%}
+        {%- do fields.append(value ~ ' AS ' ~ name) -%}
+    {%- endfor -%}
+    {%- if fields -%}
+        {%- do arguments.append('STRUCT(' ~ fields | join(', ') ~ ')') -%}
+    {%- endif -%}
+    {{ return('ML.' ~ function | upper ~ '(' ~ arguments | join(', ') ~ ')') }}
+{% endmacro %}

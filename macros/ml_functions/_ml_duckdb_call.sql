@@ -1,0 +1,27 @@
+{#- The local engine compiled each model into DuckDB SQL templates (_ml.model_functions, see
+    docs/engine-contract.md); filling the placeholders here keeps the whole query inside DuckDB,
+    with no Python per row. Parenthesised so it sits in a FROM clause like ML.* does. -#}
+{% macro _ml_duckdb_call(function, model, input=none, threshold=none) %}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set query -%}
+        select sql_template
+        from {{ model.database }}._ml.model_functions
+        where dataset = '{{ model.schema }}'
+            and model = '{{ model.identifier }}'
+            and function = '{{ function }}'
+            and has_input = {{ input is not none }}
+    {%- endset -%}
+    {%- set catalog = adapter.get_relation(database=model.database, schema='_ml', identifier='model_functions') -%}
+    {%- set rows = run_query(query).rows if catalog is not none else [] -%}
+    {%- if rows | length == 0 -%}
+        {%- set call = "ML." ~ function | upper ~ ("(MODEL, input)" if input is not none else "(MODEL)") -%}
+        {%- do exceptions.raise_compiler_error(call ~ " of " ~ model ~ ": the local engine has no such function for it; either the model is not trained in this database yet (dbt build -s +" ~ model.identifier ~ ") or its model type has no " ~ call) -%}
+    {%- endif -%}
+    {%- set template = rows[0][0] -%}
+    {%- if input is not none -%}
+        {%- set template = template | replace('__ML_INPUT__', analytics_ml._ml_input_sql(input)) -%}
+    {%- endif -%}
+    {{ return('(' ~ template | replace('__ML_THRESHOLD__', (0.5 if threshold is none else threshold) | string) ~ ')') }}
+{% endmacro %}

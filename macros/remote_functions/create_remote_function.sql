@@ -1,0 +1,41 @@
+{#-
+  The DDL that makes `name(arguments...)` callable from SQL as a remote function.
+  arguments: list of [argument name, BigQuery type]; user_defined_context: dict of strings.
+-#}
+{% macro create_remote_function(name, arguments, returns, endpoint, connection, max_batching_rows=50, user_defined_context={}) -%}
+  {{ return(adapter.dispatch('create_remote_function', 'analytics_ml')(name, arguments, returns, endpoint, connection, max_batching_rows, user_defined_context)) }}
+{%- endmacro %}
+
+{% macro default__create_remote_function(name, arguments, returns, endpoint, connection, max_batching_rows, user_defined_context) -%}
+  {{ exceptions.raise_compiler_error("create_remote_function: remote functions exist on BigQuery and on the local DuckDB target only, not on " ~ target.type) }}
+{%- endmacro %}
+
+{#- BigQuery: CREATE FUNCTION ... REMOTE WITH CONNECTION, an HTTP endpoint (Cloud Function) behind a BigQuery connection. -#}
+{% macro bigquery__create_remote_function(name, arguments, returns, endpoint, connection, max_batching_rows, user_defined_context) -%}
+  {%- if not endpoint or not connection -%}
+    {{ exceptions.raise_compiler_error("create_remote_function(" ~ name ~ "): set the endpoint (deployed function URL) and the connection (project.location.connection_id)") }}
+  {%- endif -%}
+create or replace function {{ analytics_ml._remote_function_relation(name) }}(
+  {%- for argument in arguments %}{{ argument[0] }} {{ argument[1] }}{{ ", " if not loop.last }}{% endfor -%}
+) returns {{ returns }}
+remote with connection `{{ connection }}`
+options (
+  endpoint = '{{ endpoint }}',
+  max_batching_rows = {{ max_batching_rows }}
+  {%- if user_defined_context %},
+  user_defined_context = [{% for key, value in user_defined_context.items() %}("{{ key }}", "{{ value }}"){{ ", " if not loop.last }}{% endfor %}]
+  {%- endif %}
+)
+{%- endmacro %}
+
+{#-
+  DuckDB: a macro over the dbt-duckdb plugin UDF `remote_<name>` (remote_functions/duckdb_plugin.py), which
+  sends the same JSON protocol to the function served locally; the endpoint and connection belong to the plugin.
+-#}
+{% macro duckdb__create_remote_function(name, arguments, returns, endpoint, connection, max_batching_rows, user_defined_context) -%}
+create or replace macro {{ analytics_ml._remote_function_relation(name) }}(
+  {%- for argument in arguments %}{{ argument[0] }}{{ ", " if not loop.last }}{% endfor -%}
+) as remote_{{ name }}(
+  {%- for argument in arguments %}{{ argument[0] }}, {% endfor -%}
+  '{{ tojson(user_defined_context) | replace("'", "''") }}', {{ max_batching_rows }})
+{%- endmacro %}

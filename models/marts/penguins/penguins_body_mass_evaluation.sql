@@ -1,0 +1,9 @@
+with
+
+evaluation as (
+
+    select * from {{ ml_evaluate(ref('penguins_body_mass')) }}
+
+)
+
+select * from evaluation

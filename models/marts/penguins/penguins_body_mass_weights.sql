@@ -1,0 +1,9 @@
+with
+
+weights as (
+
+    select * from {{ ml_weights(ref('penguins_body_mass')) }}
+
+)
+
+select * from weights

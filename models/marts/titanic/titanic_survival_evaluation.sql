@@ -1,0 +1,9 @@
+with
+
+evaluation as (
+
+    select * from {{ ml_evaluate(ref('titanic_survival')) }}
+
+)
+
+select * from evaluation

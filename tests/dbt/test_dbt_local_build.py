@@ -1,0 +1,234 @@
+"""`dbt build` on the local target, end to end: real seeds, models really trained by the local
+engine in-process, predictions and metric tests. One project copy goes through a sequence of
+builds (fixtures chained in order) so the expensive first build is paid once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt_project_helpers import DbtRun, run_dbt
+
+pytestmark = pytest.mark.slow
+
+ML_MODELS = {
+    "model.analytics_ml.penguins_body_mass",
+    "model.analytics_ml.penguins_clusters",
+    "model.analytics_ml.titanic_survival",
+}
+BAD_MODELS = {
+    # name: (config, option the message must name)
+    "bad_unknown_model_type": ("{'model_type': 'linear_regression', 'input_label_cols': ['body_mass_g']}",
+                               "model_type"),
+    "bad_missing_label": ("{'model_type': 'logistic_reg'}", "input_label_cols"),
+    "bad_option_typo": (
+        "{'model_type': 'linear_reg', 'input_label_cols': ['body_mass_g'], 'max_iteration': 5}",
+        "max_iteration",
+    ),
+}
+
+THRESHOLD_PROBE = """
+{%- set first_hundred = 'select * from ' ~ ref('stg_titanic__passengers') ~ ' where passenger_id <= 100' -%}
+with
+
+strict as (
+
+    select * from {{ ml_predict(ref('titanic_survival'), first_hundred, threshold=0.9) }}
+
+),
+
+strict_evaluation as (
+
+    select * from {{ ml_evaluate(ref('titanic_survival'), first_hundred, threshold=0.9) }}
+
+)
+
+select
+    (select count(*) from strict) as passengers,
+    (select sum(predicted_survived) from strict) as predicted_survivors,
+    (select recall from strict_evaluation) as recall
+"""
+
+
+def query(project: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(project / "build" / "analytics_ml.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def ml_messages(run: DbtRun) -> dict[str, str]:
+    return {k: v for k, v in run.messages().items() if k in ML_MODELS}
+
+
+@pytest.fixture(scope="session")
+def first_build(dbt_project_copy: Path) -> DbtRun:
+    return run_dbt(dbt_project_copy, "build")
+
+
+@pytest.fixture(scope="session")
+def second_build(dbt_project_copy: Path, first_build: DbtRun) -> DbtRun:
+    return run_dbt(dbt_project_copy, "build")
+
+
+@pytest.fixture(scope="session")
+def docs(dbt_project_copy: Path, second_build: DbtRun) -> DbtRun:
+    return run_dbt(dbt_project_copy, "docs", "generate")
+
+
+@pytest.fixture(scope="session")
+def lint(dbt_project_copy: Path, second_build: DbtRun) -> subprocess.CompletedProcess:
+    # Marts call the ml_* macros, which read the trained models' templates: lint after a build.
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("sqlfluff")), "lint", "models", "macros"],
+        cwd=dbt_project_copy, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def changed_sql_build(dbt_project_copy: Path, docs: DbtRun, lint: subprocess.CompletedProcess) -> DbtRun:
+    model = dbt_project_copy / "models" / "ml" / "penguins" / "penguins_clusters.sql"
+    source = model.read_text()
+    assert "and body_mass_g is not null" in source
+    model.write_text(source.replace("and body_mass_g is not null", "and body_mass_g > 0"))
+    # Same build: a mart calling the macros with a query as input and a threshold.
+    probe = dbt_project_copy / "models" / "marts" / "titanic" / "titanic_threshold_probe.sql"
+    probe.write_text(THRESHOLD_PROBE)
+    return run_dbt(dbt_project_copy, "build")
+
+
+@pytest.fixture(scope="session")
+def full_refresh_run(dbt_project_copy: Path, changed_sql_build: DbtRun) -> DbtRun:
+    return run_dbt(dbt_project_copy, "run", "--full-refresh", "--select", "titanic_survival")
+
+
+@pytest.fixture(scope="session")
+def changed_data_build(dbt_project_copy: Path, full_refresh_run: DbtRun) -> DbtRun:
+    seed = dbt_project_copy / "seeds" / "penguins.csv"
+    rows = seed.read_text().splitlines(keepends=True)
+    seed.write_text("".join(rows[:-10]))
+    return run_dbt(dbt_project_copy, "build", "--select", "penguins+", "stg_titanic__passengers+")
+
+
+@pytest.fixture(scope="session")
+def bad_config_build(dbt_project_copy: Path, changed_data_build: DbtRun) -> DbtRun:
+    folder = dbt_project_copy / "models" / "ml" / "broken"
+    folder.mkdir()
+    for name, (ml_config, _) in BAD_MODELS.items():
+        (folder / f"{name}.sql").write_text(
+            f"{{{{ config(meta={{'ml_config': {ml_config}}}) }}}}\n"
+            "select species, sex, body_mass_g from {{ ref('stg_penguins__penguins') }}\n"
+        )
+    # Same build: a model asking to be retrained every time, with nothing else changed.
+    model = dbt_project_copy / "models" / "ml" / "penguins" / "penguins_body_mass.sql"
+    opening = "    config(meta={\n"
+    model.write_text(model.read_text().replace(opening, opening + "        'retrain': 'always',\n"))
+    return run_dbt(dbt_project_copy, "build")
+
+
+def test_first_build_passes_every_node_and_test(first_build: DbtRun) -> None:
+    assert first_build.returncode == 0, first_build.output
+    statuses = first_build.statuses()
+    assert statuses.keys() >= ML_MODELS
+    assert len([k for k in statuses if k.startswith("test.")]) >= 20
+    assert set(statuses.values()) <= {"success", "pass"}, statuses
+    for node, message in ml_messages(first_build).items():
+        assert message.startswith("trained (first build) in "), (node, message)
+    assert "penguins_body_mass: trained (first build)" in first_build.output
+
+
+def test_models_are_really_trained_and_used_inside_duckdb(
+    dbt_project_copy: Path, first_build: DbtRun,
+) -> None:
+    [(r2, mae)] = query(dbt_project_copy,
+                        "select r2_score, mean_absolute_error from main_marts.penguins_body_mass_evaluation")
+    assert 0.85 < r2 < 1 and 200 < mae < 300
+    [(rows, predicted, mean_residual)] = query(dbt_project_copy, """
+        select count(*), count(predicted_body_mass_g), avg(residual_g)
+        from main_marts.penguins_body_mass_predictions""")
+    assert rows == predicted == 344
+    assert abs(mean_residual) < 1e-6, "least squares with an intercept has zero mean residual"
+    [(clusters,)] = query(dbt_project_copy,
+                          "select count(distinct centroid_id) from main_marts.penguins_cluster_assignments")
+    assert clusters == 3
+    [(auc,)] = query(dbt_project_copy, "select roc_auc from main_marts.titanic_survival_evaluation")
+    assert 0.78 < auc < 1
+    [(holdout_accuracy,)] = query(dbt_project_copy, """
+        select avg(case when predicted_survived = survived then 1.0 else 0.0 end)
+        from main_marts.titanic_survival_predictions where is_holdout""")
+    assert 0.75 < holdout_accuracy < 0.9
+
+
+def test_second_build_retrains_nothing_and_is_faster(first_build: DbtRun, second_build: DbtRun) -> None:
+    assert second_build.returncode == 0, second_build.output
+    assert set(second_build.statuses().values()) <= {"success", "pass"}
+    assert set(ml_messages(second_build).values()) == {"skipped (unchanged)"}
+    assert "penguins_body_mass: skipped (unchanged)" in second_build.output
+    assert second_build.seconds < first_build.seconds
+
+
+def test_docs_generate_works(dbt_project_copy: Path, docs: DbtRun) -> None:
+    assert docs.returncode == 0, docs.output
+    catalog = (dbt_project_copy / "target" / "catalog.json").read_text()
+    assert '"model.analytics_ml.titanic_survival"' in catalog
+    assert '"model.analytics_ml.titanic_survival_predictions"' in catalog
+
+
+def test_sqlfluff_lints_models_and_macros_clean(lint: subprocess.CompletedProcess) -> None:
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_changing_one_models_sql_retrains_just_that_model(changed_sql_build: DbtRun) -> None:
+    assert changed_sql_build.returncode == 0, changed_sql_build.output
+    messages = ml_messages(changed_sql_build)
+    assert messages.pop("model.analytics_ml.penguins_clusters").startswith("trained (definition changed) in ")
+    assert messages == {
+        "model.analytics_ml.penguins_body_mass": "skipped (unchanged)",
+        "model.analytics_ml.titanic_survival": "skipped (unchanged)",
+    }
+
+
+def test_ml_macros_take_a_query_and_a_threshold_locally(
+    dbt_project_copy: Path, changed_sql_build: DbtRun,
+) -> None:
+    [(passengers, strict_survivors, strict_recall)] = query(
+        dbt_project_copy, "select * from main_marts.titanic_threshold_probe")
+    [(survivors, actual, caught)] = query(dbt_project_copy, """
+        select sum(predicted_survived), sum(survived), sum(predicted_survived * survived)
+        from main_marts.titanic_survival_predictions where passenger_id <= 100""")
+    assert passengers == 100
+    assert 0 < strict_survivors < survivors, "a 0.9 threshold predicts fewer survivors than 0.5"
+    assert strict_recall < caught / actual
+
+
+def test_full_refresh_retrains(full_refresh_run: DbtRun) -> None:
+    assert full_refresh_run.returncode == 0, full_refresh_run.output
+    assert ml_messages(full_refresh_run)["model.analytics_ml.titanic_survival"].startswith(
+        "trained (full refresh) in ")
+
+
+def test_new_training_data_retrains_the_models_reading_it(changed_data_build: DbtRun) -> None:
+    assert changed_data_build.returncode == 0, changed_data_build.output
+    messages = ml_messages(changed_data_build)
+    for name in ("penguins_body_mass", "penguins_clusters"):
+        assert messages[f"model.analytics_ml.{name}"].startswith("trained (training data changed) in ")
+    assert messages["model.analytics_ml.titanic_survival"] == "skipped (unchanged)"
+
+
+def test_bad_config_fails_that_node_naming_model_and_option(bad_config_build: DbtRun) -> None:
+    assert bad_config_build.returncode != 0
+    statuses, messages = bad_config_build.statuses(), bad_config_build.messages()
+    for name, (_, option) in BAD_MODELS.items():
+        node = f"model.analytics_ml.{name}"
+        assert statuses[node] == "error"
+        assert f"bqml_model '{name}'" in messages[node] and f"'{option}'" in messages[node], messages[node]
+    others = {k: v for k, v in statuses.items() if not any(name in k for name in BAD_MODELS)}
+    assert set(others.values()) <= {"success", "pass"}, others
+    assert others.keys() >= ML_MODELS
+
+
+def test_retrain_always_retrains_an_unchanged_model(bad_config_build: DbtRun) -> None:
+    messages = ml_messages(bad_config_build)
+    assert messages["model.analytics_ml.penguins_body_mass"].startswith("trained (retrain: always) in ")
+    assert messages["model.analytics_ml.titanic_survival"] == "skipped (unchanged)"

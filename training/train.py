@@ -1,7 +1,11 @@
 """Train the CNN, single process or data-parallel under torchrun, and export it.
 
     python -m training.train --dataset digits --out build/models/digits
-    torchrun --nproc_per_node 2 -m training.train --dataset digits --out DIR
+    TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 torchrun --nproc_per_node 2 --max-restarts 3 \
+        -m training.train --dataset digits --out DIR --drop-last
+
+(Without that variable, workers restarted by torchrun after a failure can read the dead worker's
+rendezvous address and hang: pytorch/pytorch#135712.)
 
 Laid out like pytorch/examples' DDP tutorial: ``setup()`` → model, data, optimizer →
 ``Trainer.train()`` → ``teardown()``. Under torchrun (``RANK``/``WORLD_SIZE`` set) it joins a process
@@ -68,6 +72,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=0.02, help="SGD learning rate")
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--drop-last",
+        action="store_true",
+        help="drop the incomplete last global batch, so N ranks see exactly the batches 1 process sees",
+    )
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument(
         "--device",
@@ -135,9 +144,21 @@ class Trainer:
             self.ddp_model = torch.compile(self.ddp_model)
         dataset = TensorDataset(data.train_x, data.train_y)
         self.sampler = DistributedSampler(
-            dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=args.seed
+            dataset,
+            num_replicas=ctx.world_size,
+            rank=ctx.rank,
+            shuffle=True,
+            seed=args.seed,
+            drop_last=args.drop_last,
         )
-        self.loader = DataLoader(dataset, sampler=self.sampler, batch_size=args.batch_size // ctx.world_size)
+        # Without drop_last the sampler pads the last batch with repeated images, a batch that a
+        # single process never sees: the weights of 1 and N ranks then differ slightly.
+        self.loader = DataLoader(
+            dataset,
+            sampler=self.sampler,
+            batch_size=args.batch_size // ctx.world_size,
+            drop_last=args.drop_last,
+        )
         self.images_per_second: list[float] = []
 
     def train(self) -> None:

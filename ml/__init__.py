@@ -2,5 +2,6 @@
 
 from ml.engine import Engine
 from ml.errors import MLError
+from ml.version import ENGINE_VERSION
 
-__all__ = ["Engine", "MLError"]
+__all__ = ["ENGINE_VERSION", "Engine", "MLError"]

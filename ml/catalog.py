@@ -15,6 +15,7 @@ import duckdb
 from ml.compile.literals import sql_literal
 from ml.errors import MLError
 from ml.names import ModelName, quote_ident
+from ml.version import ENGINE_VERSION
 
 SCHEMA = "_ml"
 
@@ -24,6 +25,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.models (
     dataset VARCHAR NOT NULL, model VARCHAR NOT NULL, model_type VARCHAR NOT NULL, ddl VARCHAR NOT NULL,
     options JSON NOT NULL, created_at TIMESTAMP NOT NULL, label_column VARCHAR, feature_columns JSON,
     state JSON, PRIMARY KEY (dataset, model));
+-- Added after the first release: catalogs written before it get the column here.
+ALTER TABLE {SCHEMA}.models ADD COLUMN IF NOT EXISTS engine_version VARCHAR;
 CREATE TABLE IF NOT EXISTS {SCHEMA}.model_functions (
     dataset VARCHAR NOT NULL, model VARCHAR NOT NULL, function VARCHAR NOT NULL, has_input BOOLEAN NOT NULL,
     sql_template VARCHAR NOT NULL, PRIMARY KEY (dataset, model, function, has_input));
@@ -110,7 +113,9 @@ class Catalog:
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(model.name.dataset)}")
             self._delete(model.name)
             self.con.execute(
-                f"INSERT INTO {SCHEMA}.models VALUES (?, ?, ?, ?, ?, current_localtimestamp(), ?, ?, ?)",
+                f"INSERT INTO {SCHEMA}.models (dataset, model, model_type, ddl, options, created_at, "
+                f"label_column, feature_columns, state, engine_version) "
+                f"VALUES (?, ?, ?, ?, ?, current_localtimestamp(), ?, ?, ?, ?)",
                 [
                     model.name.dataset,
                     model.name.model,
@@ -120,6 +125,7 @@ class Catalog:
                     model.label_column,
                     json.dumps(model.feature_columns),
                     json.dumps(model.state, default=_jsonable),
+                    ENGINE_VERSION,
                 ],
             )
             self.con.executemany(
@@ -129,12 +135,28 @@ class Catalog:
                     for (fn, has_input), sql in sorted(model.templates.items())
                 ],
             )
-            self.con.execute(
-                f"CREATE OR REPLACE VIEW {model.name.sql} AS SELECT dataset, model, model_type, created_at, "
-                f"label_column, feature_columns FROM {SCHEMA}.models "
-                f"WHERE dataset = {sql_literal(model.name.dataset)} "
-                f"AND model = {sql_literal(model.name.model)}"
-            )
+            self._reserve_name(model.name)
+
+    def copy(self, source: ModelName, target: ModelName) -> None:
+        """Make `target` a model identical to `source` (the registry's unversioned name serving one
+        version), replacing whatever `target` held, in one transaction (or the caller's)."""
+        with _transaction(self.con):
+            self._delete(target)
+            for table in ("models", "model_functions"):
+                self.con.execute(
+                    f"INSERT INTO {SCHEMA}.{table} SELECT * REPLACE (? AS dataset, ? AS model) "
+                    f"FROM {SCHEMA}.{table} WHERE dataset = ? AND model = ?",
+                    [target.dataset, target.model, source.dataset, source.model],
+                )
+            self._reserve_name(target)
+
+    def _reserve_name(self, name: ModelName) -> None:
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW {name.sql} AS SELECT dataset, model, model_type, created_at, "
+            f"label_column, feature_columns FROM {SCHEMA}.models "
+            f"WHERE dataset = {sql_literal(name.dataset)} "
+            f"AND model = {sql_literal(name.model)}"
+        )
 
     def drop(self, name: ModelName) -> None:
         with _transaction(self.con):
@@ -156,15 +178,21 @@ class _transaction:
         self.owned = False
 
     def __enter__(self) -> None:
-        try:
+        # Ask rather than try: a failed BEGIN aborts the caller's open transaction in DuckDB.
+        self.owned = not in_transaction(self.con)
+        if self.owned:
             self.con.execute("BEGIN TRANSACTION")
-            self.owned = True
-        except duckdb.TransactionException:
-            self.owned = False
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         if self.owned:
             self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` has an explicit transaction open: outside one, each statement runs in a
+    transaction of its own, so two statements see different transaction ids."""
+    first, second = (con.execute("SELECT txid_current()").fetchall()[0][0] for _ in range(2))
+    return first == second
 
 
 def _jsonable(value: Any) -> Any:

@@ -16,8 +16,10 @@ from typing import Any, TextIO
 import duckdb
 import pyarrow as pa
 
+from ml.cli_registry import add_registry_parsers
 from ml.engine import Engine
 from ml.errors import MLError
+from ml.scheduling.cli import add_runs_parser, add_schedules_parser
 
 
 def add_sql_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description="Local BigQuery ML engine on DuckDB")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_sql_parser(subparsers)
+    add_registry_parsers(subparsers)
+    add_schedules_parser(subparsers)
+    add_runs_parser(subparsers)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from ml import tuning, udf
 from ml.catalog import Catalog
 from ml.errors import MLError
 from ml.names import ModelName
@@ -12,7 +13,6 @@ from ml.sql.options import validate_options
 from ml.sql.statements import CreateModel, DropModel, parse_ml_statement
 from ml.sql.tokens import split_statements
 from ml.sql.translate import Translator
-from ml.training import Trainer
 
 
 class Engine:
@@ -28,7 +28,19 @@ class Engine:
         self.con = con
         self.catalog = Catalog(con)
         self.database = con.execute("SELECT current_database()").fetchall()[0][0]
-        self.translator = Translator(self.catalog.template, self.database)
+        self.translator = Translator(self._template, self.database)
+
+    def _template(self, name: ModelName, function: str, has_input: bool) -> str:
+        """A stored template, with whatever it needs at run time (the tree SHAP UDF) made ready."""
+        try:
+            template = self.catalog.template(name, function, has_input)
+        except MLError:
+            if function.startswith("global_explain") and self.catalog.has_model(name):
+                raise MLError(
+                    f"ML.GLOBAL_EXPLAIN needs model {name} to be trained with enable_global_explain = TRUE"
+                ) from None
+            raise
+        return udf.prepare(self.con, name, function, has_input, template)
 
     def translate(self, query: str) -> str:
         """A BigQuery query, ML.* table functions included, as DuckDB SQL."""
@@ -68,7 +80,7 @@ class Engine:
                 raise MLError(f"Already Exists: Model {name}")
         elif self.catalog.has_relation(name):
             raise MLError(f"Already Exists: {name} is a table or view, not a model")
-        stored = Trainer(self.con, self.translate, statement, options).run()
+        stored = tuning.train(self.con, self.translate, statement, options)
         self.catalog.save(stored)
         return _status("CREATE MODEL", name, "replaced" if statement.replace else "created")
 

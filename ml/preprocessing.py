@@ -43,6 +43,8 @@ class NumericFeature:
     max: float | None = None
     median: float | None = None
     null_count: int = 0
+    # False for multi-hot indicators (ml.feature_expansion): 0/1 like one-hot columns, never scaled.
+    scaled: bool = True
 
 
 @dataclass
@@ -152,6 +154,8 @@ class Preprocessor:
             feature.min, feature.max = _float(low), _float(high)
             feature.median = _float(median)
             feature.null_count = int(nulls)
+            if not feature.scaled:
+                feature.mean, feature.stddev = 0.0, 1.0
 
     @property
     def processed_names(self) -> list[str]:

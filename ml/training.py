@@ -8,24 +8,28 @@ once with those same templates over the eval split.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ml import explain
 from ml.catalog import StoredModel
+from ml.compile import explain as explain_sql
 from ml.compile import glm, info, kmeans
 from ml.compile.evaluation import Classes, regression_metrics
-from ml.compile.layers import INPUT, THRESHOLD, FeatureLayer, Scoring
+from ml.compile.layers import INPUT, ROC_THRESHOLDS, THRESHOLD, FeatureLayer, Scoring
 from ml.compile.literals import float_literal, values_relation
 from ml.errors import MLError
+from ml.feature_expansion import FeatureExpansion
 from ml.models import KMeans, LinearRegression, LogisticRegression
 from ml.models.logistic import MAX_CLASSES
 from ml.names import quote_ident
-from ml.preprocessing import Preprocessor, is_numeric_type, make_features
+from ml.preprocessing import Preprocessor, is_numeric_type
 from ml.split import eval_predicate
 from ml.sql.options import GLM_PARAMS, KMEANS_PARAMS, LOGISTIC_PARAMS
 from ml.sql.statements import CreateModel
@@ -33,6 +37,10 @@ from ml.sql.transform import compile_transform
 
 BATCH_ROWS = 1 << 17
 DEFAULT_THRESHOLD = 0.5
+# Model types without a label (and so without a data split).
+UNSUPERVISED = frozenset({"KMEANS", "PCA"})
+# Model types that read the training query as a whole (time series): no features, no split.
+WHOLE_QUERY = frozenset({"ARIMA_PLUS"})
 
 
 class SqlDataset:
@@ -64,12 +72,14 @@ class SqlDataset:
 
 @dataclass
 class Fitted:
-    """What a model type's fit step hands back for storage."""
+    """What a model type's fit step hands back for storage (scoring None: no ML.PREDICT)."""
 
-    scoring: Scoring
+    scoring: Scoring | None
     input_templates: dict[str, str]
     fixed_templates: dict[str, str]
     state: dict[str, Any]
+    # Templates that only exist with an input (ML.EXPLAIN_PREDICT): no training-time snapshot.
+    input_only_templates: dict[str, str] = field(default_factory=dict)
 
 
 class Trainer:
@@ -87,6 +97,8 @@ class Trainer:
         self.options = options
         self.model_type = options["model_type"]
         self.source = translate(statement.query)
+        # TIMESTAMP / STRUCT / ARRAY inputs as plain columns; None for whole-query model types.
+        self.expansion: FeatureExpansion | None = None
 
     def query(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -98,6 +110,9 @@ class Trainer:
         return [(r[0], r[1]) for r in self.con.execute(f"DESCRIBE {sql}").fetchall()]
 
     def run(self) -> StoredModel:
+        if self.model_type in WHOLE_QUERY:
+            self.label, self.features = None, []
+            return self._stored(fit_function(self.model_type)(self))
         columns = self.describe(self.source)
         self.types = dict(columns)
         self.label = self._label_column(columns)
@@ -110,7 +125,7 @@ class Trainer:
         if n_rows == 0:
             raise MLError("The training data is empty")
         split = None
-        if self.model_type != "KMEANS":
+        if self.model_type not in UNSUPERVISED:
             split = eval_predicate(self.options, n_rows, self.types, self.source, self.first)
         self.split_sql = (
             f"SELECT __ml_src.*, {split or 'FALSE'} AS __ml_is_eval FROM ({self.source}) AS __ml_src"
@@ -131,16 +146,14 @@ class Trainer:
             self.train_sql = self.split_sql
             lowered = {p.lower() for p in passthrough}
             feature_columns = [(n, t) for n, t in columns if n.lower() not in lowered]
-        self.features = make_features(feature_columns)
-        fitted = {
-            "LINEAR_REG": self._fit_linear,
-            "LOGISTIC_REG": self._fit_logistic,
-            "KMEANS": self._fit_kmeans,
-        }[self.model_type]()
-        return self._stored(fitted)
+        self.expansion = FeatureExpansion.plan(feature_columns, self.model_type, passthrough)
+        self.expansion.fit(self.rows(False), self.query)
+        self.train_sql = self.expansion.apply(self.train_sql)
+        self.features = self.expansion.features()
+        return self._stored(fit_function(self.model_type)(self))
 
     def _label_column(self, columns: list[tuple[str, str]]) -> str | None:
-        if self.model_type == "KMEANS":
+        if self.model_type in UNSUPERVISED:
             return None
         wanted = self.options["input_label_cols"][0]
         match = [name for name, _ in columns if name.lower() == wanted.lower()]
@@ -154,6 +167,10 @@ class Trainer:
     def rows(self, eval_rows: bool) -> str:
         return f"SELECT * FROM ({self.train_sql}) AS __ml_t WHERE {'' if eval_rows else 'NOT '}__ml_is_eval"
 
+    def training_input_rows(self) -> str:
+        """The training split's rows as the query returned them (before any TRANSFORM)."""
+        return f"SELECT * EXCLUDE (__ml_is_eval) FROM ({self.split_sql}) AS __ml_s WHERE NOT __ml_is_eval"
+
     def _datasets(self, pre: Preprocessor, label_sql: str) -> tuple[SqlDataset, SqlDataset | None]:
         pre.fit(self.rows(False), self.query)
         train = SqlDataset(self.con, self.rows(False), pre, label_sql)
@@ -163,12 +180,13 @@ class Trainer:
     def _estimator_params(self, table: dict) -> dict[str, Any]:
         return {name: self.options[name] for name in table}
 
-    def _fit_linear(self) -> Fitted:
+    def numeric_label(self) -> str:
+        """The label as a DOUBLE expression, after checking that it is numeric and finite."""
         label = quote_ident(self.label)
+        kind = self.model_type.lower()
         if not is_numeric_type(self.types[self.label]):
             raise MLError(
-                f"Label column {self.label} has type {self.types[self.label]}; linear_reg needs a numeric "
-                f"label"
+                f"Label column {self.label} has type {self.types[self.label]}; {kind} needs a numeric label"
             )
         bad = self.first(
             f"SELECT count(*) FROM ({self.source}) AS __ml_src WHERE {label} IS NULL "
@@ -176,21 +194,13 @@ class Trainer:
         )[0]
         if bad:
             raise MLError(
-                f"Label column {self.label} has {bad} NULL, NaN or infinite values; linear_reg requires "
+                f"Label column {self.label} has {bad} NULL, NaN or infinite values; {kind} requires "
                 f"finite labels"
             )
-        pre = self._preprocessor()
-        train, evaluation = self._datasets(pre, f"CAST({label} AS DOUBLE)")
-        model = LinearRegression(**self._estimator_params(GLM_PARAMS)).fit(train, evaluation)
-        scoring = glm.regression_scoring(
-            pre, self._feature_layer(), self.label, model.coef_, model.intercept_
-        )
-        evaluate = regression_metrics(scoring.scored_sql(), self.label, f"predicted_{self.label}")
-        return Fitted(
-            scoring, {"evaluate": evaluate}, self._glm_fixed(pre, model, None), self._glm_state(pre, model)
-        )
+        return f"CAST({label} AS DOUBLE)"
 
-    def _fit_logistic(self) -> Fitted:
+    def class_labels(self, kind: str) -> tuple[Classes, str]:
+        """The label's classes (ascending) and a SQL expression giving each row's class index."""
         label = quote_ident(self.label)
         nulls = self.first(f"SELECT count(*) FROM ({self.source}) AS __ml_src WHERE {label} IS NULL")[0]
         if nulls:
@@ -203,28 +213,61 @@ class Trainer:
         ]
         if len(values) < 2:
             raise MLError(
-                f"Logistic regression requires at least 2 unique labels, but the label column "
+                f"{kind} requires at least 2 unique labels, but the label column "
                 f"{self.label} had {len(values)} unique label"
             )
         classes = Classes(self.label, self.types[self.label], values)
-        index = (
-            "CASE "
-            + label
-            + " "
-            + " ".join(f"WHEN {classes.literal(k)} THEN {k}" for k in range(len(values)))
-        )
+        index = " ".join(f"WHEN {classes.literal(k)} THEN {k}" for k in range(len(values)))
+        return classes, f"CASE {label} {index} END"
+
+    def _fit_linear(self) -> Fitted:
+        label_sql = self.numeric_label()
         pre = self._preprocessor()
-        train, evaluation = self._datasets(pre, index + " END")
+        train, evaluation = self._datasets(pre, label_sql)
+        model = LinearRegression(**self._estimator_params(GLM_PARAMS)).fit(train, evaluation)
+        scoring = glm.regression_scoring(
+            pre, self._feature_layer(), self.label, model.coef_, model.intercept_
+        )
+        evaluate = regression_metrics(scoring.scored_sql(), self.label, f"predicted_{self.label}")
+        explain_input, global_fixed = self._glm_explain(pre, scoring, None, model)
+        return Fitted(
+            scoring,
+            {"evaluate": evaluate},
+            {**self._glm_fixed(pre, model, None), **global_fixed},
+            self._glm_state(pre, model),
+            explain_input,
+        )
+
+    def _fit_logistic(self) -> Fitted:
+        classes, index = self.class_labels("Logistic regression")
+        values = classes.values
+        pre = self._preprocessor()
+        train, evaluation = self._datasets(pre, index)
         names = [_label_text(v) for v in values]
         model = LogisticRegression(**self._estimator_params(LOGISTIC_PARAMS)).fit(train, evaluation, names)
         scoring = glm.classifier_scoring(pre, self._feature_layer(), classes, model.coef_, model.intercept_)
         multiclass = names if len(values) > 2 else None
         state = {**self._glm_state(pre, model), "classes": names}
+        explain_input, global_fixed = self._glm_explain(pre, scoring, classes, model)
         return Fitted(
             scoring,
             glm.classifier_templates(scoring, classes),
-            self._glm_fixed(pre, model, multiclass),
+            {**self._glm_fixed(pre, model, multiclass), **global_fixed},
             state,
+            explain_input,
+        )
+
+    def _glm_explain(
+        self, pre: Preprocessor, scoring: Scoring, classes: Classes | None, model: Any
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """ML.EXPLAIN_PREDICT (exact linear attributions) and, if enabled, ML.GLOBAL_EXPLAIN."""
+        return explain.explain_templates(
+            self.con,
+            explain_sql.glm_explain(pre, scoring, classes, model.coef_, model.intercept_),
+            self.training_input_rows(),
+            [f.name for f in pre.features],
+            quote_ident(f"predicted_{self.label}") if classes else None,
+            self.options["enable_global_explain"],
         )
 
     def _fit_kmeans(self) -> Fitted:
@@ -264,9 +307,12 @@ class Trainer:
         return Preprocessor(self.features, standardize=True, dummy_encoding=dummy)
 
     def _feature_layer(self) -> FeatureLayer:
-        return FeatureLayer.build(
-            [f.name for f in self.features], self.transform.items if self.transform else None
-        )
+        if self.expansion is None:
+            return FeatureLayer.build(
+                [f.name for f in self.features], self.transform.items if self.transform else None
+            )
+        layer = FeatureLayer.build(self.expansion.inputs, self.transform.items if self.transform else None)
+        return self.expansion.extend(layer)
 
     def _glm_fixed(self, pre: Preprocessor, model: Any, class_labels: list[str] | None) -> dict[str, str]:
         return {
@@ -287,26 +333,27 @@ class Trainer:
         }
 
     def _stored(self, fitted: Fitted) -> StoredModel:
-        templates = {("predict", True): fitted.scoring.predict_sql()}
-        eval_input = (
-            f"(SELECT * EXCLUDE (__ml_is_eval) FROM ({self.split_sql}) AS __ml_s "
-            f"{'WHERE __ml_is_eval' if self.has_eval else ''})"
-        )
+        templates = {("predict", True): fitted.scoring.predict_sql()} if fitted.scoring else {}
         for function, sql in fitted.input_templates.items():
+            eval_input = (
+                f"(SELECT * EXCLUDE (__ml_is_eval) FROM ({self.split_sql}) AS __ml_s "
+                f"{'WHERE __ml_is_eval' if self.has_eval else ''})"
+            )
             templates[(function, True)] = sql
             # Without input, BigQuery answers from the eval split seen at training: computed now.
-            at_training = sql.replace(INPUT, eval_input).replace(THRESHOLD, float_literal(DEFAULT_THRESHOLD))
-            templates[(function, False)] = self._snapshot(at_training)
+            templates[(function, False)] = self._snapshot(with_defaults(sql, eval_input))
         for function, sql in fitted.fixed_templates.items():
             templates[(function, False)] = sql
+        for function, sql in fitted.input_only_templates.items():
+            templates[(function, True)] = sql
         return StoredModel(
             name=self.statement.name,
             model_type=self.model_type,
             ddl=self.statement.ddl,
             options=self.options,
             label_column=self.label,
-            feature_columns=[f.name for f in self.features],
-            state=fitted.state,
+            feature_columns=self.expansion.inputs if self.expansion else [f.name for f in self.features],
+            state={**fitted.state, "feature_expansion": self.expansion.state() if self.expansion else []},
             templates=templates,
         )
 
@@ -317,10 +364,44 @@ class Trainer:
         return values_relation(columns, rows)
 
 
+def with_defaults(template: str, input_sql: str) -> str:
+    """An input template over `input_sql` with every other placeholder at its default."""
+    return (
+        template.replace(INPUT, input_sql)
+        .replace(THRESHOLD, float_literal(DEFAULT_THRESHOLD))
+        .replace(ROC_THRESHOLDS, "NULL")
+    )
+
+
+# model_type -> "module:function" fitting it (called with the Trainer, returns `Fitted`). Each
+# model type's own module adds its row here; imported on first use so that a type's dependencies
+# (xgboost, torch) load only when that type trains.
+FIT_FUNCTIONS: dict[str, str] = {
+    "LINEAR_REG": "ml.training:Trainer._fit_linear",
+    "LOGISTIC_REG": "ml.training:Trainer._fit_logistic",
+    "KMEANS": "ml.training:Trainer._fit_kmeans",
+    "BOOSTED_TREE_REGRESSOR": "ml.tree_training:fit_tree_model",
+    "BOOSTED_TREE_CLASSIFIER": "ml.tree_training:fit_tree_model",
+    "RANDOM_FOREST_REGRESSOR": "ml.tree_training:fit_tree_model",
+    "RANDOM_FOREST_CLASSIFIER": "ml.tree_training:fit_tree_model",
+    "DNN_CLASSIFIER": "ml.compile.dnn:fit_dnn",
+    "DNN_REGRESSOR": "ml.compile.dnn:fit_dnn",
+    "PCA": "ml.compile.pca:fit_pca",
+    "ARIMA_PLUS": "ml.forecast:fit_arima",
+}
+
+
+def fit_function(model_type: str) -> Callable[[Trainer], Fitted]:
+    """The fit step registered for `model_type` in FIT_FUNCTIONS."""
+    module_name, _, path = FIT_FUNCTIONS[model_type].partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target
+
+
 def _label_text(value: Any) -> str:
     """A class label as class_weights and ML.WEIGHTS name it."""
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
-
-

@@ -16,6 +16,9 @@
         'model_name': analytics_ml._ml_model_name(relation),
         'definition_hash': local_md5(ddl),
         'data_fingerprint': analytics_ml._ml_training_data_fingerprint(model),
+        'ml_config': ml_config,
+        'transform': transform,
+        'sql': sql,
     } -%}
     {%- do plan.update({'reason': analytics_ml._ml_retrain_reason(
         state, plan.model_name, plan.definition_hash, plan.data_fingerprint, retrain)}) -%}

@@ -1,8 +1,12 @@
-{#- ML.<FUNCTION>(MODEL m [, TABLE t | (query)] [, STRUCT(...)]) exactly as BigQuery ML writes it. -#}
-{% macro _ml_bigquery_call(function, model, input=none, settings={}) %}
+{#- ML.<FUNCTION>(MODEL m [, TABLE t | (query)] [, [thresholds]] [, STRUCT(...)]) exactly as BigQuery
+    ML writes it; `thresholds` (ML.ROC_CURVE) is a list of numbers, rendered as an array literal. -#}
+{% macro _ml_bigquery_call(function, model, input=none, settings={}, thresholds=none) %}
     {%- set arguments = ['MODEL ' ~ model] -%}
     {%- if input is not none -%}
         {%- do arguments.append(analytics_ml._ml_input_sql(input, 'TABLE ')) -%}
+    {%- endif -%}
+    {%- if thresholds is not none -%}
+        {%- do arguments.append(analytics_ml._ml_thresholds_array(thresholds)) -%}
     {%- endif -%}
     {%- set fields = [] -%}
     {%- for name, value in settings.items() if value is not none -%}

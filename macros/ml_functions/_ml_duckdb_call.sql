@@ -1,7 +1,8 @@
 {#- The local engine compiled each model into DuckDB SQL templates (_ml.model_functions, see
     docs/engine-contract.md); filling the placeholders here keeps the whole query inside DuckDB,
-    with no Python per row. Parenthesised so it sits in a FROM clause like ML.* does. -#}
-{% macro _ml_duckdb_call(function, model, input=none, threshold=none) %}
+    with no Python per row. Parenthesised so it sits in a FROM clause like ML.* does.
+    `thresholds`: ML.ROC_CURVE's list of thresholds (none: BigQuery's default percentiles). -#}
+{% macro _ml_duckdb_call(function, model, input=none, threshold=none, thresholds=none) %}
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
@@ -20,6 +21,14 @@
         {%- do exceptions.raise_compiler_error(call ~ " of " ~ model ~ ": the local engine has no such function for it; either the model is not trained in this database yet (dbt build -s +" ~ model.identifier ~ ") or its model type has no " ~ call) -%}
     {%- endif -%}
     {%- set template = rows[0][0] -%}
+    {%- set roc_thresholds = 'NULL' -%}
+    {%- if thresholds is not none -%}
+        {%- if input is none or '__ML_ROC_THRESHOLDS__' not in template -%}
+            {%- do exceptions.raise_compiler_error("ML.ROC_CURVE thresholds of " ~ model ~ ": the local engine applies them to an input relation only, with a model trained by an engine that has them (retrain it with --full-refresh otherwise)") -%}
+        {%- endif -%}
+        {%- set roc_thresholds = analytics_ml._ml_thresholds_array(thresholds) -%}
+    {%- endif -%}
+    {%- set template = template | replace('__ML_ROC_THRESHOLDS__', roc_thresholds) -%}
     {%- if input is not none -%}
         {%- set template = template | replace('__ML_INPUT__', analytics_ml._ml_input_sql(input)) -%}
     {%- endif -%}

@@ -1,7 +1,7 @@
 {#- ML.CONFUSION_MATRIX: one row per expected label, one column per predicted label.
     Usable in any FROM clause: select * from {{ ml_confusion_matrix(ref('a_model'), ...) }} -#}
-{% macro ml_confusion_matrix(model, input=none, threshold=none) %}
-    {{ return(adapter.dispatch('ml_confusion_matrix', 'analytics_ml')(model, input, threshold)) }}
+{% macro ml_confusion_matrix(model, input=none, threshold=none, alias=none, version=none) %}
+    {{ return(adapter.dispatch('ml_confusion_matrix', 'analytics_ml')(analytics_ml._ml_pinned_model(model, alias, version), input, threshold)) }}
 {% endmacro %}
 
 {% macro default__ml_confusion_matrix(model, input=none, threshold=none) %}

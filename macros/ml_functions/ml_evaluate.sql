@@ -1,7 +1,7 @@
 {#- ML.EVALUATE: one row of metrics, of the eval split when input is none.
     Usable in any FROM clause: select * from {{ ml_evaluate(ref('a_model'), ...) }} -#}
-{% macro ml_evaluate(model, input=none, threshold=none) %}
-    {{ return(adapter.dispatch('ml_evaluate', 'analytics_ml')(model, input, threshold)) }}
+{% macro ml_evaluate(model, input=none, threshold=none, alias=none, version=none) %}
+    {{ return(adapter.dispatch('ml_evaluate', 'analytics_ml')(analytics_ml._ml_pinned_model(model, alias, version), input, threshold)) }}
 {% endmacro %}
 
 {% macro default__ml_evaluate(model, input=none, threshold=none) %}

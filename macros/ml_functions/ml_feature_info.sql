@@ -1,7 +1,7 @@
 {#- ML.FEATURE_INFO: one row per input feature, with its training statistics.
     Usable in any FROM clause: select * from {{ ml_feature_info(ref('a_model')) }} -#}
-{% macro ml_feature_info(model) %}
-    {{ return(adapter.dispatch('ml_feature_info', 'analytics_ml')(model)) }}
+{% macro ml_feature_info(model, alias=none, version=none) %}
+    {{ return(adapter.dispatch('ml_feature_info', 'analytics_ml')(analytics_ml._ml_pinned_model(model, alias, version))) }}
 {% endmacro %}
 
 {% macro default__ml_feature_info(model) %}

@@ -1,7 +1,7 @@
 {#- ML.PREDICT: one row per input row, the input columns then predicted_<label> (and _probs).
     Usable in any FROM clause: select * from {{ ml_predict(ref('a_model'), ...) }} -#}
-{% macro ml_predict(model, input, threshold=none) %}
-    {{ return(adapter.dispatch('ml_predict', 'analytics_ml')(model, input, threshold)) }}
+{% macro ml_predict(model, input, threshold=none, alias=none, version=none) %}
+    {{ return(adapter.dispatch('ml_predict', 'analytics_ml')(analytics_ml._ml_pinned_model(model, alias, version), input, threshold)) }}
 {% endmacro %}
 
 {% macro default__ml_predict(model, input, threshold=none) %}

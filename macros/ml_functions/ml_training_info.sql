@@ -1,7 +1,7 @@
 {#- ML.TRAINING_INFO: one row per training iteration.
     Usable in any FROM clause: select * from {{ ml_training_info(ref('a_model')) }} -#}
-{% macro ml_training_info(model) %}
-    {{ return(adapter.dispatch('ml_training_info', 'analytics_ml')(model)) }}
+{% macro ml_training_info(model, alias=none, version=none) %}
+    {{ return(adapter.dispatch('ml_training_info', 'analytics_ml')(analytics_ml._ml_pinned_model(model, alias, version))) }}
 {% endmacro %}
 
 {% macro default__ml_training_info(model) %}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ml.compile.layers import ROC_THRESHOLDS
 from ml.compile.literals import float_literal, typed_literal, values_relation
 from ml.names import quote_ident
 
@@ -124,11 +125,13 @@ def confusion_matrix(scored: str, classes: Classes, predicted: str, probs: Seque
 
 
 def roc_curve(scored: str, classes: Classes, positive_prob: str) -> str:
-    """ML.ROC_CURVE of a binary classifier, at percentiles of the positive-class probability."""
+    """ML.ROC_CURVE of a binary classifier, at the caller's thresholds (`__ML_ROC_THRESHOLDS__`) or,
+    when that is NULL, at percentiles of the positive-class probability."""
     quantiles = ", ".join(float_literal(q / ROC_QUANTILES) for q in range(ROC_QUANTILES + 1))
     return f"""WITH __ml_rows AS (SELECT {quote_ident(classes.label)} = {classes.literal(1)} AS __ml_y,
     {positive_prob} AS __ml_p FROM ({scored}) AS __ml_eval WHERE {quote_ident(classes.label)} IS NOT NULL),
-__ml_thresholds AS (SELECT DISTINCT unnest(quantile_disc(__ml_p, [{quantiles}])) AS threshold FROM __ml_rows),
+__ml_thresholds AS (SELECT DISTINCT unnest(coalesce(CAST({ROC_THRESHOLDS} AS DOUBLE[]),
+    quantile_disc(__ml_p, [{quantiles}]))) AS threshold FROM __ml_rows),
 __ml_points AS (SELECT threshold,
     count(*) FILTER (__ml_y AND __ml_p > threshold) AS true_positives,
     count(*) FILTER (NOT __ml_y AND __ml_p > threshold) AS false_positives,

@@ -45,19 +45,33 @@ def classifier_scoring(
     intercept: np.ndarray | float,
 ) -> Scoring:
     """ML.PREDICT of logistic_reg: predicted_<label> and predicted_<label>_probs."""
+    if len(classes.values) == 2:
+        margins = [linear_sql(pre, features.refs, coef, float(intercept))]
+    else:
+        margins = [
+            linear_sql(pre, features.refs, coef[:, c], float(intercept[c]))
+            for c in range(len(classes.values))
+        ]
+    return probability_scoring(features, [], classes, margins)
+
+
+def probability_scoring(
+    features: FeatureLayer, layers: list[list[tuple[str, str]]], classes: Classes, margins: list[str]
+) -> Scoring:
+    """A classifier's outputs from its margins (SQL over `layers`' columns): the positive class's
+    logit when binary, one score per class (softmax) otherwise. Probabilities land in internal
+    columns `__ml_p<k>`, which the evaluation templates read."""
     k = len(classes.values)
+    layers = list(layers)
     if k == 2:
-        z = linear_sql(pre, features.refs, coef, float(intercept))
-        layers = [[("__ml_p1", f"1 / (1 + exp(-{z}))")], [("__ml_p0", "1 - __ml_p1")]]
+        layers += [[("__ml_p1", f"1 / (1 + exp(-{margins[0]}))")], [("__ml_p0", "1 - __ml_p1")]]
         predicted = f"CASE WHEN __ml_p1 > {THRESHOLD} THEN {classes.literal(1)} ELSE {classes.literal(0)} END"
     else:
-        scores = [
-            (f"__ml_z{c}", linear_sql(pre, features.refs, coef[:, c], float(intercept[c]))) for c in range(k)
-        ]
+        scores = [(f"__ml_z{c}", margin) for c, margin in enumerate(margins)]
         top = f"greatest({', '.join(name for name, _ in scores)})"
         exps = [(f"__ml_e{c}", f"exp(__ml_z{c} - {top})") for c in range(k)]
         total = " + ".join(name for name, _ in exps)
-        layers = [scores, exps, [(f"__ml_p{c}", f"__ml_e{c} / ({total})") for c in range(k)]]
+        layers += [scores, exps, [(f"__ml_p{c}", f"__ml_e{c} / ({total})") for c in range(k)]]
         best = f"greatest({', '.join(f'__ml_p{c}' for c in range(k))})"
         predicted = (
             f"CASE {best} " + " ".join(f"WHEN __ml_p{c} THEN {classes.literal(c)}" for c in range(k)) + " END"

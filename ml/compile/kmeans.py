@@ -52,7 +52,11 @@ def kmeans_scoring(pre: Preprocessor, features: FeatureLayer, model: KMeans) -> 
         + " END AS BIGINT)"
     )
     pairs = ", ".join(f"{{'d': {name}, 'c': CAST({k + 1} AS BIGINT)}}" for k, name in enumerate(names))
-    listing = f"list_transform(list_sort([{pairs}]), lambda s: {{'CENTROID_ID': s.c, 'DISTANCE': s.d}})"
+    # The lambda's parameter must not be a name an input column could have: a column wins over it.
+    listing = (
+        f"list_transform(list_sort([{pairs}]), "
+        f"lambda __ml_e: {{'CENTROID_ID': __ml_e.c, 'DISTANCE': __ml_e.d}})"
+    )
     layers = [processed, distances] if processed else [distances]
     return Scoring(features, layers, [("CENTROID_ID", nearest), ("NEAREST_CENTROIDS_DISTANCE", listing)])
 

@@ -9,6 +9,8 @@ from ml.names import quote_ident
 
 INPUT = "__ML_INPUT__"
 THRESHOLD = "__ML_THRESHOLD__"
+# ML.ROC_CURVE's thresholds: a list literal of numbers, or NULL for BigQuery's default percentiles.
+ROC_THRESHOLDS = "__ML_ROC_THRESHOLDS__"
 
 
 @dataclass

@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from ml.errors import MLError
+from ml.sql.hparams import check_spec, is_spec, spec_from_call
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,27 @@ class Constraint:
             raise MLError(f"Invalid value for option {name}: expected ARRAY<STRING>, got {_sql_repr(value)}")
         return value
 
+    def _check_int_list(self, name: str, value: Any) -> list[int]:
+        ints = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if not ints:
+            raise MLError(f"Invalid value for option {name}: expected ARRAY<INT64>, got {_sql_repr(value)}")
+        for v in value:
+            self._check_range(name, v)
+        return value
+
+    def _check_column_list(self, name: str, value: Any) -> list[str]:
+        """A column name or an array of them (time_series_id_col takes both)."""
+        if isinstance(value, str):
+            return [value]
+        return self._check_string_list(name, value)
+
+    def _check_order(self, name: str, value: Any) -> tuple[int, int, int]:
+        """An ARIMA order STRUCT(p, d, q) of non-negative integers."""
+        ok = isinstance(value, tuple | list) and len(value) == 3
+        if not ok or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+            raise MLError(f"Invalid value for option {name}: expected STRUCT(p, d, q) of non-negative INT64")
+        return tuple(value)
+
     def _check_class_weights(self, name: str, value: Any) -> dict[str, float]:
         if isinstance(value, dict):  # already checked once (options, then the estimator's fit)
             value = list(value.items())
@@ -106,7 +128,20 @@ _BOOL_TRUE = Constraint("bool", True)
 
 # Options every model type accepts; the registry ones matter on the BigQuery target only.
 COMMON_OPTIONS: dict[str, Constraint] = {
-    "model_type": _enum(None, "LINEAR_REG", "LOGISTIC_REG", "KMEANS"),
+    "model_type": _enum(
+        None,
+        "LINEAR_REG",
+        "LOGISTIC_REG",
+        "KMEANS",
+        "BOOSTED_TREE_REGRESSOR",
+        "BOOSTED_TREE_CLASSIFIER",
+        "RANDOM_FOREST_REGRESSOR",
+        "RANDOM_FOREST_CLASSIFIER",
+        "DNN_CLASSIFIER",
+        "DNN_REGRESSOR",
+        "PCA",
+        "ARIMA_PLUS",
+    ),
     "model_registry": _enum(None, "VERTEX_AI"),
     "vertex_ai_model_id": Constraint("string"),
     "vertex_ai_model_version_aliases": Constraint("string_list"),
@@ -117,6 +152,12 @@ SUPERVISED_OPTIONS: dict[str, Constraint] = {
     "data_split_method": _enum("AUTO_SPLIT", "AUTO_SPLIT", "RANDOM", "CUSTOM", "SEQ", "NO_SPLIT"),
     "data_split_eval_fraction": Constraint("float", 0.2, low=0.0, high=1.0, open_low=True),
     "data_split_col": Constraint("string"),
+    # Hyperparameter tuning (ml/tuning.py), for every supervised type.
+    "num_trials": Constraint("int", None, low=1, high=100),
+    "max_parallel_trials": Constraint("int", 1, low=1, high=50),
+    "hparam_tuning_algorithm": _enum("VIZIER_DEFAULT", "VIZIER_DEFAULT", "RANDOM_SEARCH", "GRID_SEARCH"),
+    "hparam_tuning_objectives": Constraint("string_list"),
+    "data_split_test_fraction": Constraint("float", None, low=0.0, high=1.0),
 }
 
 ITERATION_PARAMS: dict[str, Constraint] = {
@@ -163,10 +204,143 @@ KMEANS_ENGINE_OPTIONS: dict[str, Constraint] = {
     "standardize_features": _BOOL_TRUE,
 }
 
+# XGBoost-backed tree ensembles (ml/models/boosted_tree.py); BigQuery's names and defaults.
+_TREE_SHARED: dict[str, Constraint] = {
+    "tree_method": _enum("AUTO", "AUTO", "EXACT", "APPROX", "HIST"),
+    "min_tree_child_weight": Constraint("int", 1, low=0),
+    "colsample_bytree": Constraint("float", 1.0, low=0.0, high=1.0, open_low=True),
+    "colsample_bylevel": Constraint("float", 1.0, low=0.0, high=1.0, open_low=True),
+    "min_split_loss": Constraint("float", 0.0, low=0.0),
+    "max_tree_depth": Constraint("int", 6, low=1, high=20),
+    "l1_reg": Constraint("float", 0.0, low=0.0),
+    "l2_reg": Constraint("float", 1.0, low=0.0),
+    "early_stop": _BOOL_TRUE,
+    "min_rel_progress": Constraint("float", 0.01, low=0.0, high=1.0),
+}
+
+BOOSTED_TREE_PARAMS: dict[str, Constraint] = {
+    **_TREE_SHARED,
+    "booster_type": _enum("GBTREE", "GBTREE", "DART"),
+    "dart_normalize_type": _enum("TREE", "TREE", "FOREST"),
+    "num_parallel_tree": Constraint("int", 1, low=1),
+    "colsample_bynode": Constraint("float", 1.0, low=0.0, high=1.0, open_low=True),
+    "subsample": Constraint("float", 1.0, low=0.0, high=1.0, open_low=True),
+    "learn_rate": Constraint("float", 0.3, low=0.0, open_low=True),
+    "max_iterations": Constraint("int", 20, low=1, high=10_000),
+}
+
+RANDOM_FOREST_PARAMS: dict[str, Constraint] = {
+    **_TREE_SHARED,
+    "num_parallel_tree": Constraint("int", 100, low=2),
+    "colsample_bynode": Constraint("float", 0.8, low=0.0, high=1.0, open_low=True),
+    "subsample": Constraint("float", 0.8, low=0.0, high=1.0, open_low=True),
+}
+
+CLASS_WEIGHT_PARAMS: dict[str, Constraint] = {
+    "auto_class_weights": _BOOL_FALSE,
+    "class_weights": Constraint("class_weights"),
+}
+
+# Consumed by the engine around the estimator. Trees encode categoricals as labels (sorted
+# vocabulary, NULL/unseen -> 0); BigQuery's other encodings are not implemented locally.
+TREE_ENGINE_OPTIONS: dict[str, Constraint] = {
+    "category_encoding_method": _enum("LABEL_ENCODING", "LABEL_ENCODING"),
+    "enable_global_explain": _BOOL_FALSE,
+    "xgboost_version": _enum("1.1", "0.9", "1.1"),
+}
+
+TREE_TYPES: dict[str, dict[str, Constraint]] = {
+    "BOOSTED_TREE_REGRESSOR": BOOSTED_TREE_PARAMS,
+    "BOOSTED_TREE_CLASSIFIER": {**BOOSTED_TREE_PARAMS, **CLASS_WEIGHT_PARAMS},
+    "RANDOM_FOREST_REGRESSOR": RANDOM_FOREST_PARAMS,
+    "RANDOM_FOREST_CLASSIFIER": {**RANDOM_FOREST_PARAMS, **CLASS_WEIGHT_PARAMS},
+}
+
+# dnn_classifier / dnn_regressor (ml/models/dnn.py). FTRL has no PyTorch optimizer: it trains with
+# Adagrad, the per-coordinate rate FTRL-Proximal reduces to without its own l1/l2 terms.
+DNN_PARAMS: dict[str, Constraint] = {
+    "hidden_units": Constraint("int_list", None, low=1, high=100_000),
+    "activation_fn": _enum("RELU", "RELU", "RELU6", "CRELU", "ELU", "SELU", "SIGMOID", "TANH"),
+    "dropout": Constraint("float", 0.0, low=0.0, high=1.0),
+    "batch_size": Constraint("int", None, low=1, high=8192),
+    "optimizer": _enum("ADAGRAD", "ADAGRAD", "ADAM", "FTRL", "RMSPROP", "SGD"),
+    "learn_rate": Constraint("float", 0.001, low=0.0, open_low=True),
+    "l1_reg": Constraint("float", 0.0, low=0.0),
+    "l2_reg": Constraint("float", 0.0, low=0.0),
+    "max_iterations": Constraint("int", 20, low=1, high=100_000),
+    "early_stop": _BOOL_TRUE,
+    "min_rel_progress": Constraint("float", 0.01, low=0.0, high=1.0),
+    "warm_start": _BOOL_FALSE,
+}
+
+# Accepted for compatibility; they configure BigQuery's TensorFlow runtime and explanations.
+DNN_ENGINE_OPTIONS: dict[str, Constraint] = {
+    "enable_global_explain": _BOOL_FALSE,
+    "integrated_gradients_num_steps": Constraint("int", 50, low=1, high=1000),
+    "tf_version": _enum("2.8.0", "1.15", "2.8.0"),
+}
+
+PCA_PARAMS: dict[str, Constraint] = {
+    "num_principal_components": Constraint("int", None, low=1, high=10_000),
+    "pca_explained_variance_ratio": Constraint("float", None, low=0.0, high=1.0, open_low=True),
+    "scale_features": _BOOL_TRUE,
+    "pca_solver": _enum("AUTO", "FULL", "RANDOMIZED", "AUTO"),
+}
+
+# arima_plus (ml/models/arima.py). The decomposition options (seasonalities, holidays, spikes and
+# dips, step changes) are accepted and reported as not applied: see docs/engine-contract.md.
+ARIMA_OPTIONS: dict[str, Constraint] = {
+    "time_series_timestamp_col": Constraint("string"),
+    "time_series_data_col": Constraint("string"),
+    "time_series_id_col": Constraint("column_list"),
+    "horizon": Constraint("int", 1000, low=1, high=10_000),
+    "auto_arima": _BOOL_TRUE,
+    "auto_arima_max_order": Constraint("int", 5, low=1, high=5),
+    "auto_arima_min_order": Constraint("int", 0, low=0, high=5),
+    "non_seasonal_order": Constraint("order"),
+    "include_drift": _BOOL_FALSE,
+    "data_frequency": _enum(
+        "AUTO_FREQUENCY",
+        "AUTO_FREQUENCY",
+        "PER_MINUTE",
+        "HOURLY",
+        "DAILY",
+        "WEEKLY",
+        "MONTHLY",
+        "QUARTERLY",
+        "YEARLY",
+    ),
+    "holiday_region": Constraint("column_list"),
+    "clean_spikes_and_dips": _BOOL_TRUE,
+    "adjust_step_changes": _BOOL_TRUE,
+    "decompose_time_series": _BOOL_TRUE,
+    "seasonalities": Constraint("string_list", ["AUTO"]),
+    "trend_smoothing_window_size": Constraint("int", None, low=1),
+    "time_series_length_fraction": Constraint("float", None, low=0.0, high=1.0, open_low=True),
+    "min_time_series_length": Constraint("int", None, low=4),
+    "max_time_series_length": Constraint("int", None, low=4),
+    "forecast_limit_lower_bound": Constraint("float", None),
+    "forecast_limit_upper_bound": Constraint("float", None),
+}
+
 OPTION_TABLES: dict[str, dict[str, Constraint]] = {
     "LINEAR_REG": {**COMMON_OPTIONS, **SUPERVISED_OPTIONS, **GLM_PARAMS, **GLM_ENGINE_OPTIONS},
     "LOGISTIC_REG": {**COMMON_OPTIONS, **SUPERVISED_OPTIONS, **LOGISTIC_PARAMS, **GLM_ENGINE_OPTIONS},
     "KMEANS": {**COMMON_OPTIONS, **KMEANS_PARAMS, **KMEANS_ENGINE_OPTIONS},
+    **{
+        name: {**COMMON_OPTIONS, **SUPERVISED_OPTIONS, **params, **TREE_ENGINE_OPTIONS}
+        for name, params in TREE_TYPES.items()
+    },
+    "DNN_REGRESSOR": {**COMMON_OPTIONS, **SUPERVISED_OPTIONS, **DNN_PARAMS, **DNN_ENGINE_OPTIONS},
+    "DNN_CLASSIFIER": {
+        **COMMON_OPTIONS,
+        **SUPERVISED_OPTIONS,
+        **DNN_PARAMS,
+        **CLASS_WEIGHT_PARAMS,
+        **DNN_ENGINE_OPTIONS,
+    },
+    "PCA": {**COMMON_OPTIONS, **PCA_PARAMS},
+    "ARIMA_PLUS": {**COMMON_OPTIONS, **ARIMA_OPTIONS},
 }
 
 
@@ -208,6 +382,10 @@ def literal_value(node: exp.Expression) -> Any:
         )
     if isinstance(node, exp.Paren):
         return literal_value(node.this)
+    if isinstance(node, exp.Anonymous):
+        spec = spec_from_call(node.name, [literal_value(e) for e in node.expressions])
+        if spec is not None:
+            return spec
     raise MLError(f"Invalid option value: {node.sql('bigquery')} is not a constant")
 
 
@@ -235,17 +413,26 @@ def validate_options(raw: dict[str, Any]) -> dict[str, Any]:
     for name in raw:
         if name not in table:
             raise MLError(f"Unknown option: {name} (model_type {model_type})")
-    options = {name: c.check(name, raw[name]) if name in raw else c.default for name, c in table.items()}
+    options = {
+        name: (check_spec(c, name, raw[name]) if is_spec(raw[name]) else c.check(name, raw[name]))
+        if name in raw
+        else c.default
+        for name, c in table.items()
+    }
     if model_type == "KMEANS":
         _check_kmeans(options)
+    elif model_type in MORE_CHECKS:
+        MORE_CHECKS[model_type](options, raw)
+    elif model_type in TREE_TYPES:
+        _check_supervised(options, raw)
+        if model_type.endswith("CLASSIFIER") and options["auto_class_weights"] and options["class_weights"]:
+            raise MLError("Options auto_class_weights and class_weights cannot both be set")
     else:
         _check_glm(model_type, options, raw)
     return options
 
 
 def _check_glm(model_type: str, options: dict[str, Any], raw: dict[str, Any]) -> None:
-    if len(options["input_label_cols"]) != 1:
-        raise MLError("Invalid value for option input_label_cols: exactly one label column is supported")
     constant = options["learn_rate_strategy"] == "CONSTANT"
     if "learn_rate" in raw and not constant:
         raise MLError("Option learn_rate can only be set when learn_rate_strategy is 'CONSTANT'")
@@ -258,6 +445,15 @@ def _check_glm(model_type: str, options: dict[str, Any], raw: dict[str, Any]) ->
             raise MLError("l1_reg is not supported when optimize_strategy is NORMAL_EQUATION")
     if model_type == "LOGISTIC_REG" and options["auto_class_weights"] and options["class_weights"]:
         raise MLError("Options auto_class_weights and class_weights cannot both be set")
+    _check_supervised(options, raw)
+    if options["warm_start"]:
+        raise MLError("warm_start is not supported by the local engine")
+
+
+def _check_supervised(options: dict[str, Any], raw: dict[str, Any]) -> None:
+    """The label and data split rules every supervised model type shares."""
+    if len(options["input_label_cols"]) != 1:
+        raise MLError("Invalid value for option input_label_cols: exactly one label column is supported")
     method = options["data_split_method"]
     if method in ("CUSTOM", "SEQ") and not options["data_split_col"]:
         raise MLError(f"data_split_col must be set when data_split_method is {method}")
@@ -265,8 +461,6 @@ def _check_glm(model_type: str, options: dict[str, Any], raw: dict[str, Any]) ->
         raise MLError("data_split_eval_fraction can only be set when data_split_method is RANDOM or SEQ")
     if "data_split_col" in raw and method not in ("CUSTOM", "SEQ"):
         raise MLError("data_split_col can only be set when data_split_method is CUSTOM or SEQ")
-    if options["warm_start"]:
-        raise MLError("warm_start is not supported by the local engine")
 
 
 def _check_kmeans(options: dict[str, Any]) -> None:
@@ -275,3 +469,55 @@ def _check_kmeans(options: dict[str, Any]) -> None:
         raise MLError("kmeans_init_col must be set exactly when kmeans_init_method is 'CUSTOM'")
     if options["warm_start"]:
         raise MLError("warm_start is not supported by the local engine")
+
+
+def _check_dnn(options: dict[str, Any], raw: dict[str, Any]) -> None:
+    _check_supervised(options, raw)
+    if options["hidden_units"] is not None and not options["hidden_units"]:
+        raise MLError("Invalid value for option hidden_units: it needs at least one hidden layer")
+    if options["dropout"] >= 1.0:
+        raise MLError(f"Invalid value for option dropout: {options['dropout']} is out of range [0, 1)")
+    if options.get("auto_class_weights") and options.get("class_weights"):
+        raise MLError("Options auto_class_weights and class_weights cannot both be set")
+    if options["warm_start"]:
+        raise MLError("warm_start is not supported by the local engine")
+
+
+def _check_pca(options: dict[str, Any], raw: dict[str, Any]) -> None:
+    given = [n for n in ("num_principal_components", "pca_explained_variance_ratio") if n in raw]
+    if len(given) != 1:
+        raise MLError(
+            "Exactly one of the options num_principal_components and pca_explained_variance_ratio "
+            "must be set for a pca model"
+        )
+    ratio = options["pca_explained_variance_ratio"]
+    if ratio is not None and ratio >= 1.0:
+        raise MLError(
+            f"Invalid value for option pca_explained_variance_ratio: {ratio} is out of range (0, 1)"
+        )
+
+
+def _check_arima(options: dict[str, Any], raw: dict[str, Any]) -> None:
+    for name in ("time_series_timestamp_col", "time_series_data_col"):
+        if not options[name]:
+            raise MLError(f"Option {name} must be set for an arima_plus model")
+    order = options["non_seasonal_order"]
+    if options["auto_arima"] and order is not None:
+        raise MLError("Option non_seasonal_order can only be set when auto_arima is FALSE")
+    if not options["auto_arima"] and order is None:
+        raise MLError("Option non_seasonal_order must be set when auto_arima is FALSE")
+    if order is not None and (order[0] > 5 or order[1] > 2 or order[2] > 5):
+        raise MLError(f"Invalid value for option non_seasonal_order: {order}; p and q go to 5, d to 2")
+    if options["auto_arima_min_order"] > options["auto_arima_max_order"]:
+        raise MLError("Option auto_arima_min_order must not exceed auto_arima_max_order")
+    low, high = options["forecast_limit_lower_bound"], options["forecast_limit_upper_bound"]
+    if low is not None and high is not None and low >= high:
+        raise MLError("Option forecast_limit_lower_bound must be less than forecast_limit_upper_bound")
+
+
+MORE_CHECKS = {
+    "DNN_CLASSIFIER": _check_dnn,
+    "DNN_REGRESSOR": _check_dnn,
+    "PCA": _check_pca,
+    "ARIMA_PLUS": _check_arima,
+}

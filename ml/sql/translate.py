@@ -15,10 +15,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
+from ml.compile.arima import function_settings
+from ml.compile.explain import explain_function, explain_settings
+from ml.compile.layers import ROC_THRESHOLDS
 from ml.compile.literals import float_literal
 from ml.errors import MLError
 from ml.names import ModelName, parse_model_path
 from ml.sql.options import literal_value
+from ml.sql.roc import is_thresholds_argument, parse_thresholds, thresholds_literal
 from ml.sql.tokens import matching_paren, read_path, split_top_level, text_between, tokenize
 
 TemplateLookup = Callable[[ModelName, str, bool], str]
@@ -32,10 +36,17 @@ FUNCTIONS = {
     "FEATURE_INFO": "feature_info",
     "WEIGHTS": "weights",
     "CENTROIDS": "centroids",
+    "PRINCIPAL_COMPONENT_INFO": "principal_component_info",
+    "FORECAST": "forecast",
+    "ARIMA_EVALUATE": "arima_evaluate",
+    "FEATURE_IMPORTANCE": "feature_importance",
+    "EXPLAIN_PREDICT": "explain_predict",
+    "GLOBAL_EXPLAIN": "global_explain",
+    "TRIAL_INFO": "trial_info",
 }
 # Functions whose input argument is optional (without it: the eval split seen at training).
 OPTIONAL_INPUT = {"evaluate", "confusion_matrix", "roc_curve"}
-REQUIRED_INPUT = {"predict"}
+REQUIRED_INPUT = {"predict", "explain_predict"}
 DEFAULT_THRESHOLD = 0.5
 _PLACEHOLDER = re.compile(r'"?__ml_call_(\d+)"?')
 
@@ -82,7 +93,7 @@ class Translator:
                 f"Syntax error: unexpected '{tokens[after].text}' after the model name in ML.{name}"
             )
         model = parse_model_path(parts, self.database)
-        input_sql, settings = None, {}
+        input_sql, settings, thresholds = None, {}, None
         for first, end in args[1:]:
             kind = tokens[first].text.upper()
             if kind == "STRUCT":
@@ -91,11 +102,13 @@ class Translator:
                 if input_sql is not None:
                     raise MLError(f"Syntax error: ML.{name} takes one input table or query")
                 input_sql = self._input(sql, tokens, first, end - 1)
+            elif function == "roc_curve" and is_thresholds_argument(tokens[first]):
+                thresholds = parse_thresholds(text_between(sql, tokens, first, end - 1))
             else:
                 raise MLError(
                     f"Unsupported argument to ML.{name}: {text_between(sql, tokens, first, end - 1)}"
                 )
-        return self._instantiate(model, function, input_sql, settings)
+        return self._instantiate(model, function, input_sql, settings, thresholds)
 
     def _input(self, sql: str, tokens: list[Token], first: int, last: int) -> str:
         if tokens[first].text.upper() == "TABLE":
@@ -107,7 +120,14 @@ class Translator:
             raise MLError("Syntax error: the input query must be parenthesised")
         return "(" + self.translate(text_between(sql, tokens, first + 1, last - 1)) + ")"
 
-    def _instantiate(self, model: ModelName, function: str, input_sql: str | None, settings: dict) -> str:
+    def _instantiate(
+        self,
+        model: ModelName,
+        function: str,
+        input_sql: str | None,
+        settings: dict,
+        thresholds: list[float] | None = None,
+    ) -> str:
         if function in REQUIRED_INPUT and input_sql is None:
             raise MLError(f"ML.{function.upper()} requires an input table or query")
         if input_sql is not None and function not in REQUIRED_INPUT | OPTIONAL_INPUT:
@@ -115,13 +135,20 @@ class Translator:
         if function == "weights" and settings.pop("standardize", False):
             function = "weights_standardized"
         threshold = settings.pop("threshold", DEFAULT_THRESHOLD)
+        function = explain_function(function, settings)
+        placeholders = function_settings(function, settings)
+        placeholders.update(explain_settings(function, settings))
         if settings:
             raise MLError(f"Unsupported setting for ML.{function.upper()}: {', '.join(settings)}")
         if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
             raise MLError("threshold must be a number between 0 and 1")
         template = self.lookup(model, function, input_sql is not None)
+        roc_thresholds = thresholds_literal(template, thresholds, input_sql is not None)
         if input_sql is not None:
             template = template.replace("__ML_INPUT__", input_sql)
+        for placeholder, literal in placeholders.items():
+            template = template.replace(placeholder, literal)
+        template = template.replace(ROC_THRESHOLDS, roc_thresholds)
         return template.replace("__ML_THRESHOLD__", float_literal(threshold))
 
 

@@ -17,6 +17,8 @@ from sqlglot import exp
 PROJECT_ID = "dummy-project"
 ML_DATASET = "analytics_ml_ml"
 STAGING = f"`{PROJECT_ID}`.`analytics_ml_staging`"
+# Offline: unpinned ml_* calls on BigQuery otherwise ask the registry which version serves.
+OFFLINE_VARS = json.dumps({"ml_registry_lookup": False})
 
 # Calls the project's own DDL macro for each case and prints it as one JSON line.
 RENDER_MACRO = """
@@ -28,6 +30,12 @@ RENDER_MACRO = """
     {%- endfor -%}
     {%- set fingerprint = analytics_ml.ml_relation_fingerprint_sql('`p`.`d`.`t`') -%}
     {{ print(tojson({'name': 'fingerprint', 'ddl': fingerprint})) }}
+    {%- set model = api.Relation.create(database='p', schema='d', identifier='m') -%}
+    {%- set roc = analytics_ml.ml_roc_curve(model, 'select 1', thresholds=[0.1, 0.5, 0.9]) -%}
+    {{ print(tojson({'name': 'roc_thresholds', 'ddl': roc})) }}
+    {%- set standardized = analytics_ml.ml_weights(model, standardize=true) -%}
+    {{ print(tojson({'name': 'weights_standardized', 'ddl': standardized})) }}
+    {{ print(tojson({'name': 'engine_version', 'ddl': analytics_ml.ml_engine_version() | string})) }}
 {% endmacro %}
 """
 
@@ -89,7 +97,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "BIGQUERY_METHOD": "service-account",
         "BIGQUERY_KEYFILE": str(fake_service_account_key(base / "key.json")),
     }
-    compiled = run_dbt(project, "compile", "--no-populate-cache", env=env)
+    compiled = run_dbt(project, "compile", "--no-populate-cache", "--vars", OFFLINE_VARS, env=env)
     assert compiled.returncode == 0, compiled.output
     manifest = json.loads((project / "target" / "manifest.json").read_text())
     nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
@@ -109,7 +117,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
          "sql": "select * from `dummy-project`.`demo`.`penguins`", **case}
         for name, case in OPTION_CASES.items()
     ]
-    operation = run_dbt(project, "--quiet", "run-operation", "render_ddl_for_tests",
+    operation = run_dbt(project, "--quiet", "run-operation", "render_ddl_for_tests", "--vars", OFFLINE_VARS,
                         "--args", json.dumps({"cases": cases}), env=env)
     assert operation.returncode == 0, operation.output
     ddl = {}
@@ -145,7 +153,15 @@ def transform_of(statement: exp.Create) -> list[exp.Expression]:
 
 
 def test_every_ml_model_renders_a_create_model_bigquery_parses(rendered: dict) -> None:
-    assert rendered["ml_models"] == {"penguins_body_mass", "penguins_clusters", "titanic_survival"}
+    assert rendered["ml_models"] == {
+        "penguins_body_mass",
+        "penguins_clusters",
+        "titanic_survival",
+        "penguins_species_trees",
+        "penguins_species_dnn",
+        "penguins_measurements_pca",
+        "us_macro_arima",
+    }
     for name in rendered["ml_models"]:
         statement = parse_create_model(rendered["ddl"][name])
         table = statement.this
@@ -215,6 +231,14 @@ def test_training_data_fingerprint_query_is_bigquery(rendered: dict) -> None:
     # sqlglot names BigQuery's TO_JSON_STRING JSON_FORMAT.
     assert {"FARM_FINGERPRINT", "JSON_FORMAT", "FORMAT"} <= functions, functions
     assert query.find(exp.Table).sql(dialect="bigquery") == "`p`.`d`.`t` AS t"
+
+
+def test_roc_thresholds_and_standardize_render_bigquery_arguments(rendered: dict) -> None:
+    assert rendered["ddl"]["roc_thresholds"] == "ML.ROC_CURVE(MODEL `p`.`d`.`m`, (select 1), [0.1, 0.5, 0.9])"
+    standardized = rendered["ddl"]["weights_standardized"]
+    assert standardized == "ML.WEIGHTS(MODEL `p`.`d`.`m`, STRUCT(TRUE AS standardize))"
+    # BigQuery trains its own models: no local engine version in the retrain fingerprint.
+    assert rendered["ddl"]["engine_version"] == "None"
 
 
 def test_ml_macros_render_bigquery_ml_table_functions(rendered: dict) -> None:

@@ -53,6 +53,38 @@ select
 """
 
 
+ROC_AND_WEIGHTS_PROBE = """
+with
+
+roc as (
+
+    select * from {{ ml_roc_curve(
+        ref('titanic_survival'), ref('stg_titanic__passengers'), thresholds=[0.75, 0.25, 0.5]
+    ) }}
+
+),
+
+standardized as (
+
+    select * from {{ ml_weights(ref('penguins_body_mass'), standardize=true) }}
+
+),
+
+original as (
+
+    select * from {{ ml_weights(ref('penguins_body_mass')) }}
+
+)
+
+select
+    (select list(threshold order by threshold) from roc) as thresholds,
+    (select sum(true_positives + false_positives + true_negatives + false_negatives) from roc) as counted,
+    (select count(*) from standardized) as weights,
+    (select count(*) from standardized inner join original using (processed_input)
+        where standardized.weight is distinct from original.weight) as rescaled
+"""
+
+
 def query(project: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(project / "build" / "analytics_ml.duckdb"), read_only=True) as con:
         return con.execute(sql).fetchall()
@@ -95,6 +127,7 @@ def changed_sql_build(dbt_project_copy: Path, docs: DbtRun, lint: subprocess.Com
     # Same build: a mart calling the macros with a query as input and a threshold.
     probe = dbt_project_copy / "models" / "marts" / "titanic" / "titanic_threshold_probe.sql"
     probe.write_text(THRESHOLD_PROBE)
+    (probe.parent / "titanic_roc_weights_probe.sql").write_text(ROC_AND_WEIGHTS_PROBE)
     return run_dbt(dbt_project_copy, "build")
 
 
@@ -200,6 +233,17 @@ def test_ml_macros_take_a_query_and_a_threshold_locally(
     assert passengers == 100
     assert 0 < strict_survivors < survivors, "a 0.9 threshold predicts fewer survivors than 0.5"
     assert strict_recall < caught / actual
+
+
+def test_ml_macros_take_roc_thresholds_and_standardize_locally(
+    dbt_project_copy: Path, changed_sql_build: DbtRun,
+) -> None:
+    [(thresholds, counted, weights, rescaled)] = query(
+        dbt_project_copy, "select * from main_marts.titanic_roc_weights_probe")
+    [(passengers,)] = query(dbt_project_copy, "select count(*) from main_staging.stg_titanic__passengers")
+    assert thresholds == [0.25, 0.5, 0.75]
+    assert counted == 3 * passengers
+    assert weights > 2 and 0 < rescaled < weights  # numeric weights rescaled, categorical ones as they were
 
 
 def test_full_refresh_retrains(full_refresh_run: DbtRun) -> None:

@@ -1,0 +1,144 @@
+{#- The model registry (ml/registry) as the bigquery target's dbt build keeps it.
+
+    dbt's Jinja cannot import Python and dbt-bigquery runs no local Python, so the registry's
+    naming and DDL are mirrored here from ml/registry (schema.py: the tables; ddl.py:
+    version_name / versioned_ddl; bigquery.py: vertex_options); tests/registry/
+    test_registry_dbt_bigquery.py renders both and fails when they drift apart. -#}
+
+{#- ml/registry/schema.py SCHEMA and TABLES["model_versions"], TABLES["model_aliases"] (BigQuery types). -#}
+{% macro _ml_registry_tables() %}
+    {{ return({
+        'model_versions': [
+            ('model', 'STRING'), ('version', 'INT64'), ('created_at', 'TIMESTAMP'), ('ddl', 'STRING'),
+            ('options', 'STRING'), ('data_fingerprint', 'STRING'), ('eval_metrics', 'STRING'),
+            ('triggered_by', 'STRING'), ('status', 'STRING')],
+        'model_aliases': [('model', 'STRING'), ('alias', 'STRING'), ('version', 'INT64'), ('updated_at', 'TIMESTAMP')],
+        'promotion_decisions': [
+            ('model', 'STRING'), ('decided_at', 'TIMESTAMP'), ('action', 'STRING'), ('alias', 'STRING'),
+            ('metric', 'STRING'), ('holdout', 'STRING'), ('holdout_fingerprint', 'STRING'), ('min_gain', 'FLOAT64'),
+            ('champion_version', 'INT64'), ('challenger_version', 'INT64'), ('champion_score', 'FLOAT64'),
+            ('challenger_score', 'FLOAT64'), ('decision', 'STRING'), ('triggered_by', 'STRING')],
+    }) }}
+{% endmacro %}
+
+{% macro _ml_registry_relation(database, table) %}
+    {{ return(api.Relation.create(database=database, schema='ml_registry', identifier=table, type='table')) }}
+{% endmacro %}
+
+{#- schema.create_statements("bigquery", ...) without its CREATE SCHEMA: the dataset is made by
+    adapter.create_schema, in the location the profile names. -#}
+{% macro _ml_registry_table_statements(database) %}
+    {%- set statements = [] -%}
+    {%- for table, spec in analytics_ml._ml_registry_tables().items() -%}
+        {%- set body = [] -%}
+        {%- for column, type in spec -%}
+            {%- do body.append(column ~ ' ' ~ type) -%}
+        {%- endfor -%}
+        {%- do statements.append('CREATE TABLE IF NOT EXISTS ' ~ analytics_ml._ml_registry_relation(database, table) ~ ' (' ~ body | join(', ') ~ ')') -%}
+    {%- endfor -%}
+    {{ return(statements) }}
+{% endmacro %}
+
+{#- bigquery.bigquery_literal: a STRING literal on one line (the stored DDL has newlines). -#}
+{% macro _ml_registry_literal(value) %}
+    {{ return("'" ~ value | string | replace('\\', '\\\\') | replace("'", "\\'") | replace('\n', '\\n') ~ "'") }}
+{% endmacro %}
+
+{#- The `dataset.name` a model is registered under (ModelName's str). -#}
+{% macro _ml_registry_model_name(relation) %}
+    {%- set name = relation.schema ~ '.' ~ relation.identifier -%}
+    {%- if not modules.re.match('^[A-Za-z0-9_]+[.][A-Za-z0-9_]+$', name) -%}
+        {%- do exceptions.raise_compiler_error("ml registry: " ~ name ~ " is not a dataset.model name") -%}
+    {%- endif -%}
+    {{ return(name) }}
+{% endmacro %}
+
+{#- ddl.version_name: version N of `dataset.name` is the model `dataset.name__v<N>`. -#}
+{% macro _ml_version_relation(relation, version) %}
+    {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__v' ~ version})) }}
+{% endmacro %}
+
+{#- The next version number: one past every registered version (0 outside `execute`, when nothing
+    is built). Unlike `python -m ml train`, dbt-bigquery cannot list models, so a `name__v<N>` left
+    unregistered by a crash is not stepped over: its CREATE MODEL (never OR REPLACE) fails instead. -#}
+{% macro _ml_next_version(relation) %}
+    {%- if not execute -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set query -%}
+        select coalesce(max(version), 0) + 1 from {{ analytics_ml._ml_registry_relation(relation.database, 'model_versions') }}
+        where model = '{{ analytics_ml._ml_registry_model_name(relation) }}'
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] | int) }}
+{% endmacro %}
+
+{#- The version the unversioned name serves (Registry.resolve without a pin): the champion, or the
+    newest version while there is none; NULL when the registry has no row for the model. -#}
+{% macro _ml_serving_version_sql(relation) %}
+    {%- set model = analytics_ml._ml_registry_model_name(relation) -%}
+    {{ return("select coalesce((select max(version) from " ~ analytics_ml._ml_registry_relation(relation.database, 'model_aliases')
+        ~ " where model = '" ~ model ~ "' and alias = 'champion'), (select max(version) from "
+        ~ analytics_ml._ml_registry_relation(relation.database, 'model_versions') ~ " where model = '" ~ model ~ "'))") }}
+{% endmacro %}
+
+{#- The OPTIONS a version is created with: the config's, and when it registers in the Vertex AI
+    Model Registry (model_registry = 'vertex_ai'), bigquery.vertex_options' defaults: every
+    version under one Vertex model (vertex_ai_model_id `<dataset>_<name>` unless configured) with
+    the version alias v<N> added to the configured ones. -#}
+{% macro _ml_version_options(relation, version, ml_config) %}
+    {%- set options = analytics_ml._ml_lowercase_keys(ml_config) -%}
+    {%- if (options.get('model_registry') or '') | lower != 'vertex_ai' -%}
+        {{ return(options) }}
+    {%- endif -%}
+    {%- set model_id = (relation.schema ~ '_' ~ relation.identifier) | lower -%}
+    {%- if 'vertex_ai_model_id' not in options and not modules.re.match('^[a-z][a-z0-9_-]{0,127}$', model_id) -%}
+        {%- do exceptions.raise_compiler_error("bqml_model '" ~ relation.identifier ~ "': " ~ model_id ~ " is not a valid Vertex AI model ID: set vertex_ai_model_id") -%}
+    {%- endif -%}
+    {%- set aliases = options.get('vertex_ai_model_version_aliases') or [] -%}
+    {%- set aliases = ([aliases] if aliases is string else aliases | list) -%}
+    {%- set versioned = options.copy() -%}
+    {%- do versioned.update({
+        'vertex_ai_model_id': options.get('vertex_ai_model_id', model_id),
+        'vertex_ai_model_version_aliases': aliases + ([] if ('v' ~ version) in aliases else ['v' ~ version]),
+    }) -%}
+    {{ return(versioned) }}
+{% endmacro %}
+
+{#- One registry version from a bqml_model build plan (_ml_plan_build), as ddl.versioned_ddl
+    renders it: CREATE MODEL `name__v<N>` (no OR REPLACE: a version is never overwritten) with the
+    version's OPTIONS, and the script that registers it. CREATE MODEL cannot run inside a BigQuery
+    transaction, so it runs first; the script then reads the version's ML.EVALUATE without input
+    (Registry._training_metrics: '{}' where the model type has none), and the version row, the
+    challenger alias and the build state commit as one multi-statement transaction (as
+    Registry.train does through BigQueryBackend). -#}
+{% macro _ml_bigquery_version_statements(plan, version, triggered_by, train_seconds) %}
+    {%- set target = analytics_ml._ml_version_relation(plan.relation, version) -%}
+    {%- set options = analytics_ml._ml_version_options(plan.relation, version, plan.ml_config) -%}
+    {%- set rendered = analytics_ml.ml_create_model_ddl(target, plan.sql, options, plan.transform) -%}
+    {%- set head = 'CREATE OR REPLACE MODEL ' -%}
+    {%- if not rendered.startswith(head) -%}
+        {%- do exceptions.raise_compiler_error("bqml_model: unexpected DDL head " ~ rendered[:40]) -%}
+    {%- endif -%}
+    {%- set model = analytics_ml._ml_registry_model_name(plan.relation) -%}
+    {%- set versions = analytics_ml._ml_registry_relation(plan.relation.database, 'model_versions') -%}
+    {%- set aliases = analytics_ml._ml_registry_relation(plan.relation.database, 'model_aliases') -%}
+    {%- set q = analytics_ml._ml_registry_literal -%}
+    {%- set script = [
+        "DECLARE version_metrics STRING DEFAULT '{}'",
+        'BEGIN\n  SET version_metrics = COALESCE((SELECT TO_JSON_STRING(t) FROM ML.EVALUATE(MODEL '
+            ~ analytics_ml._ml_model_name(target) ~ ") AS t LIMIT 1), '{}');\nEXCEPTION WHEN ERROR THEN\n  SET version_metrics = '{}';\nEND",
+        'BEGIN TRANSACTION',
+        'INSERT INTO ' ~ versions ~ ' (model, version, created_at, ddl, options, data_fingerprint, eval_metrics, triggered_by, status) '
+            ~ 'SELECT ' ~ q(model) ~ ', ' ~ version ~ ', CURRENT_TIMESTAMP(), ' ~ q(plan.ddl) ~ ', '
+            ~ q(tojson(analytics_ml._ml_lowercase_keys(plan.ml_config), sort_keys=true)) ~ ', ' ~ q(plan.data_fingerprint)
+            ~ ", version_metrics, " ~ q(triggered_by) ~ ", 'ready' FROM (SELECT 1) AS one WHERE NOT EXISTS (SELECT 1 FROM " ~ versions
+            ~ ' WHERE model = ' ~ q(model) ~ ' AND version = ' ~ version ~ ')',
+        'SELECT IF(@@row_count = 1, TRUE, ERROR(' ~ q('Version ' ~ version ~ ' of ' ~ model ~ ' was registered by another build: nothing changed, retry') ~ '))',
+        'DELETE FROM ' ~ aliases ~ ' WHERE model = ' ~ q(model) ~ " AND alias = 'challenger'",
+        'INSERT INTO ' ~ aliases ~ ' (model, alias, version, updated_at) VALUES (' ~ q(model) ~ ", 'challenger', " ~ version ~ ', CURRENT_TIMESTAMP())',
+    ] + analytics_ml._ml_build_state_statements(plan, train_seconds) + ['COMMIT TRANSACTION'] -%}
+    {{ return({
+        'create_model': 'CREATE MODEL ' ~ rendered[head | length:],
+        'register': script | join(';\n') ~ ';',
+    }) }}
+{% endmacro %}

@@ -1,0 +1,5 @@
+"""The model registry: immutable versions, aliases, champion/challenger promotion, rollback."""
+
+from ml.registry.registry import CHALLENGER, CHAMPION, Promotion, Registry, Trained, parse_model
+
+__all__ = ["CHALLENGER", "CHAMPION", "Promotion", "Registry", "Trained", "parse_model"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ml.registry import CHAMPION, Registry, parse_model
+from ml.registry import CHAMPION, EXTERNAL, Registry, parse_model
 from ml.registry.local import DEFAULT_DATABASE, LocalBackend, connect
 from ml.registry.registry import aliases_of, format_number
 
@@ -114,8 +114,9 @@ def run_versions(args: argparse.Namespace) -> int:
         versions = registry.versions(model)
         aliases = registry.aliases(model)
         decisions = registry.decisions(model)
-        serving = registry.resolve(model)
-    print(f"{model}: {len(versions)} versions; {model} serves version {serving}")
+        serving = registry.default_version(model)
+    served = f"serves version {serving}" if serving is not None else "serves none (all trained outside)"
+    print(f"{model}: {len(versions)} versions; {model} {served}")
     write_table(versions_table(versions, aliases), "table", sys.stdout)
     if decisions:
         print("decisions:")
@@ -135,6 +136,12 @@ def versions_table(versions: list[dict[str, Any]], aliases: dict[str, int]) -> p
         "triggered_by": [row["triggered_by"] for row in versions],
         "data": [row["data_fingerprint"] for row in versions],
     }
+    if any(row["status"] == EXTERNAL for row in versions):
+        # Trained outside the warehouse: where its model is, instead of a name__vN model.
+        columns["artifact"] = [
+            json.loads(row["options"] or "{}").get("artifact_uri", "") if row["status"] == EXTERNAL else ""
+            for row in versions
+        ]
     for name in names:
         columns[name] = [format_number(row.get(name)) for row in metrics]
     return pa.table(columns)

@@ -4,7 +4,8 @@
 
 The local twin of ``spark.submit``: the seeded passengers are exported from the warehouse, the
 ``spark`` package is zipped for ``--py-files`` (Dataproc gets the same zip as ``python_file_uris``),
-and each job's main file goes to ``spark-submit --master local[*]``. Metrics land in the registry.
+and each job's main file goes to ``spark-submit --master local[*]``. The trained model is
+registered in the warehouse's model registry (``ml_registry``, status ``external``).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from spark.preprocess import LABEL
 from spark.registry import RunRecord, record_run
 
 DEFAULT_SEED = 42
+REGISTRY_MODEL = "side_jobs.titanic_lr"  # the model each training registers a version of
 DEFAULT_TEST_FRACTION = 0.2
 
 
@@ -66,7 +67,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> TrainResult:
                    args.reg_param)
     result.model.write().overwrite().save(args.model_path)
     record_run(args.registry, RunRecord(
-        job="spark.train", artifact_uri=args.model_path,
+        job="spark.train", artifact_uri=args.model_path, model=REGISTRY_MODEL,
         metrics={"auc": result.auc, "accuracy": result.accuracy,
                  "train_rows": result.train_rows, "test_rows": result.test_rows},
         params={"processed_data_path": args.processed_data_path, "seed": args.seed,

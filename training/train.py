@@ -87,6 +87,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        help="DuckDB warehouse whose model registry gets the trained model as a new version "
+        "(status external); default: not registered",
+    )
+    parser.add_argument(
+        "--registry-model",
+        help="registry model (dataset.name) it is a version of; default side_jobs.cnn_<dataset>",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")
@@ -251,6 +261,37 @@ def accuracy(model: nn.Module, data: ImageData, device: torch.device, batch_size
     return correct / len(data.test_y)
 
 
+def register(
+    args: argparse.Namespace, test_accuracy: float, images_per_second: list[float], world_size: int
+) -> int:
+    """Record the exported model as the next version of its registry model (rank 0 only)."""
+    from ml.registry.external import record_external_run
+
+    metrics: dict[str, float] = {"test_accuracy": test_accuracy, "world_size": world_size}
+    if images_per_second:  # none when a resumed run had no epoch left to train
+        metrics["images_per_second"] = sum(images_per_second) / len(images_per_second)
+    recorded = record_external_run(
+        args.registry,
+        args.registry_model or f"side_jobs.cnn_{args.dataset}",
+        str(args.out.resolve()),
+        metrics,
+        options={
+            "job": "training.train",
+            "model_type": "cnn",
+            "dataset": args.dataset,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "momentum": args.momentum,
+            "seed": args.seed,
+            "amp": args.amp,
+        },
+        triggered_by="job:training.train",
+    )
+    print(f"registered {recorded.model} version {recorded.version}", file=sys.stderr)
+    return recorded.version
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     ctx = setup(args.device)
@@ -281,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "images_per_second": trainer.images_per_second,
                 },
             )
+            if args.registry is not None:
+                register(args, test_accuracy, trainer.images_per_second, ctx.world_size)
     finally:
         teardown(ctx)
 

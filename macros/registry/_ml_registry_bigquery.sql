@@ -73,12 +73,14 @@
 {% endmacro %}
 
 {#- The version the unversioned name serves (Registry.resolve without a pin): the champion, or the
-    newest version while there is none; NULL when the registry has no row for the model. -#}
+    newest version trained in the warehouse (status not 'external') while there is none; NULL when
+    the registry has no such row for the model. -#}
 {% macro _ml_serving_version_sql(relation) %}
     {%- set model = analytics_ml._ml_registry_model_name(relation) -%}
     {{ return("select coalesce((select max(version) from " ~ analytics_ml._ml_registry_relation(relation.database, 'model_aliases')
         ~ " where model = '" ~ model ~ "' and alias = 'champion'), (select max(version) from "
-        ~ analytics_ml._ml_registry_relation(relation.database, 'model_versions') ~ " where model = '" ~ model ~ "'))") }}
+        ~ analytics_ml._ml_registry_relation(relation.database, 'model_versions') ~ " where model = '" ~ model
+        ~ "' and status != 'external'))") }}
 {% endmacro %}
 
 {#- The OPTIONS a version is created with: the config's, and when it registers in the Vertex AI

@@ -25,6 +25,8 @@ from ml.sql.statements import CreateModel
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+READY = "ready"
+EXTERNAL = "external"  # trained outside the warehouse (Spark, PyTorch): an artifact, no engine model
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -61,6 +63,13 @@ class Trained:
     model: ModelName
     version: int
     serving: bool  # whether the unversioned name now serves it (no champion yet)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    model: ModelName
+    version: int
+    artifact_uri: str
 
 
 @dataclass(frozen=True)
@@ -150,7 +159,33 @@ class Registry:
             if alias not in aliases:
                 raise MLError(f"Not found: alias {alias!r} of model {model} (aliases: {_list(aliases)})")
             return aliases[alias]
-        return aliases.get(CHAMPION, known[-1])
+        default = self.default_version(model)
+        if default is None:
+            raise MLError(
+                f"Model {model} has only externally trained versions ({_list(known)}): nothing serves it "
+                f"in the warehouse; pin one with --version"
+            )
+        return default
+
+    def default_version(self, model: ModelName) -> int | None:
+        """The version the unversioned name serves: the champion, or the newest version trained in
+        the warehouse while there is none; None when every version was trained outside it."""
+        aliases = self.aliases(model)
+        if CHAMPION in aliases:
+            return aliases[CHAMPION]
+        in_warehouse = [row["version"] for row in self._versions(model) if row["status"] != EXTERNAL]
+        return in_warehouse[-1] if in_warehouse else None
+
+    def _require_in_warehouse(self, model: ModelName, version: int, action: str) -> None:
+        """Refuse to score or serve a version that has no warehouse model (status external)."""
+        row = next((r for r in self._versions(model) if r["version"] == version), None)
+        if row is not None and row["status"] == EXTERNAL:
+            options = json.loads(row["options"] or "{}")
+            raise MLError(
+                f"Version {version} of {model} was trained outside the warehouse (artifact "
+                f"{options.get('artifact_uri')}): it has no model to ML.EVALUATE or ML.PREDICT, "
+                f"so it cannot {action}"
+            )
 
     # Changes ----------------------------------------------------------------------------------
 
@@ -184,6 +219,45 @@ class Registry:
         crash_point("train:committed")
         return Trained(model, version, serving)
 
+    def record_external(
+        self,
+        model: ModelName,
+        artifact_uri: str,
+        metrics: dict[str, Any],
+        options: dict[str, Any] | None = None,
+        fingerprint: str | None = None,
+    ) -> Recorded:
+        """Register a model trained outside the warehouse (a Spark job, a PyTorch run) as the next
+        version of `model`: status `external`, the artifact's path in `options.artifact_uri`, its
+        metrics in `eval_metrics`. No engine / BigQuery ML model is created, no alias moves and the
+        unversioned name keeps serving what it served: such a version can be listed, compared and
+        given custom aliases, never promoted to champion or scored."""
+        if not artifact_uri:
+            raise MLError("An externally trained version needs the path or URI of its artifact")
+        with self.backend.transaction():
+            self._ensure_tables()
+            registered = [row["version"] for row in self._versions(model)]
+            version = max([0, *registered, *self.backend.version_models(model)]) + 1
+            crash_point("record:begin")
+            self.backend.execute(
+                f"INSERT INTO {self.table('model_versions')} ({', '.join(schema.columns('model_versions'))}) "
+                "VALUES (@model, @version, @created_at, NULL, @options, @data_fingerprint, @eval_metrics, "
+                f"@triggered_by, '{EXTERNAL}')",
+                {
+                    "model": str(model),
+                    "version": version,
+                    "created_at": _now(),
+                    "options": json.dumps(
+                        {**(options or {}), "artifact_uri": artifact_uri}, default=str, sort_keys=True
+                    ),
+                    "data_fingerprint": fingerprint,
+                    "eval_metrics": json.dumps(metrics, default=str, sort_keys=True),
+                    "triggered_by": self.triggered_by,
+                },
+            )
+            crash_point("record:before-commit")
+        return Recorded(model, version, artifact_uri)
+
     def _record_version(
         self,
         model: ModelName,
@@ -195,7 +269,7 @@ class Registry:
         self.backend.execute(
             f"INSERT INTO {self.table('model_versions')} ({', '.join(schema.columns('model_versions'))}) "
             "VALUES (@model, @version, @created_at, @ddl, @options, @data_fingerprint, @eval_metrics, "
-            "@triggered_by, 'ready')",
+            f"@triggered_by, '{READY}')",
             {
                 "model": str(model),
                 "version": version,
@@ -320,6 +394,8 @@ class Registry:
         self, model: ModelName, versions: list[int], holdout: ModelName, metric: str
     ) -> None:
         """Refuse before scoring: a holdout without a label column, a metric a version lacks."""
+        for version in versions:
+            self._require_in_warehouse(model, version, "be promoted")
         columns = {c.lower() for c in self.backend.columns(holdout)}
         by_version = {row["version"]: row for row in self._versions(model)}
         for version in versions:
@@ -397,6 +473,7 @@ class Registry:
             self.resolve(model, version=version)
             before = self.aliases(model).get(alias)
             if alias == CHAMPION:
+                self._require_in_warehouse(model, version, "be champion")
                 self._move_champion(model, before, version)
             else:
                 self._set_alias(model, alias, version)
@@ -416,13 +493,14 @@ class Registry:
         found = []
         for version in sorted(set(self.backend.version_models(model)) - set(registered)):
             found.append(f"model {version_name(model, version)} exists but is not a registered version")
+        external = {row["version"] for row in self._versions(model) if row["status"] == EXTERNAL}
         for version in registered:
-            if not self.backend.model_exists(version_name(model, version)):
+            if version not in external and not self.backend.model_exists(version_name(model, version)):
                 found.append(f"registered version {version} has no model {version_name(model, version)}")
         for alias, version in self.aliases(model).items():
             if version not in registered:
                 found.append(f"alias {alias} names version {version}, which is not registered")
-        if registered and self.backend.serves_by_name:
+        if set(registered) - external and self.backend.serves_by_name:
             expected = self.resolve(model)
             serving = self.backend.serving(model)
             if serving != expected:

@@ -17,12 +17,12 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("model", "string"),  # dataset.name, without the version suffix
         ("version", "int"),
         ("created_at", "timestamp"),
-        ("ddl", "string"),  # the exact CREATE MODEL statement that trained this version
-        ("options", "string"),  # JSON object, the OPTIONS as written
+        ("ddl", "string"),  # the exact CREATE MODEL statement that trained this version (NULL: external)
+        ("options", "string"),  # JSON object, the OPTIONS as written (external: params + artifact_uri)
         ("data_fingerprint", "string"),  # row count and a hash of the training rows
-        ("eval_metrics", "string"),  # JSON object: ML.EVALUATE without input, at training
+        ("eval_metrics", "string"),  # JSON object: ML.EVALUATE without input (external: the job's)
         ("triggered_by", "string"),
-        ("status", "string"),  # ready | rolled_back
+        ("status", "string"),  # ready | rolled_back | external (trained outside the warehouse)
     ],
     "model_aliases": [
         ("model", "string"),

@@ -16,7 +16,7 @@ from typing import Any
 
 from ml.errors import MLError
 from ml.names import ModelName
-from ml.registry import Registry
+from ml.registry import EXTERNAL, Registry
 from ml.registry.ddl import version_name
 from ml.registry.registry import aliases_of, format_number
 from ml.report import plots
@@ -48,7 +48,14 @@ def build_card(registry: Registry, model: ModelName, version: int) -> str:
     row = next(v for v in versions if v["version"] == version)
     aliases = registry.aliases(model)
     target = version_name(model, version)
-    info = registry.backend.model_info(target)
+    external = row["status"] == EXTERNAL
+    options = json.loads(row["options"] or "{}")
+    # A version trained outside the warehouse has no model to describe: its artifact instead.
+    info = (
+        {"model_type": options.get("model_type", "external")}
+        if external
+        else registry.backend.model_info(target)
+    )
     metrics = json.loads(row["eval_metrics"] or "{}")
     sections = [
         f"<h1>{_e(model)} <span class='muted'>version {version}</span></h1>",
@@ -60,13 +67,15 @@ def build_card(registry: Registry, model: ModelName, version: int) -> str:
             ["metric", "value"], [[name, format_number(value)] for name, value in sorted(metrics.items())]
         ),
         "<h2>Figures</h2>",
-        "<div class='figures'>" + "".join(_figures(registry, target, metrics)) + "</div>",
+        "<div class='figures'>"
+        + ("" if external else "".join(_figures(registry, target, metrics)))
+        + "</div>",
         "<h2>Version history</h2>",
         _history(versions, aliases, version),
         "<h2>Decisions</h2>",
         _decisions(registry.decisions(model)),
-        "<h2>Training statement</h2>",
-        f"<pre>{_e(row['ddl'])}</pre>",
+        "<h2>Training statement</h2>" if not external else "<h2>Trained outside the warehouse</h2>",
+        f"<pre>{_e(row['ddl'] if not external else json.dumps(options, indent=2, sort_keys=True))}</pre>",
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

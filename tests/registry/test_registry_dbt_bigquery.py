@@ -237,6 +237,7 @@ def test_unpinned_calls_resolve_the_champion_or_the_newest(rendered: dict[str, d
     assert champion.find(exp.Table).name == "model_aliases"
     assert "alias = 'champion'" in champion.sql("bigquery") and "model = 'd.m'" in champion.sql("bigquery")
     assert newest.find(exp.Table).name == "model_versions" and "MAX(version)" in newest.sql("bigquery")
+    assert "status <> 'external'" in newest.sql("bigquery")  # as Registry.default_version
     assert item["version_name"] == f"`{PROJECT_ID}`.`d`.`m__v3`"
     # With var ml_registry_lookup false (offline), the plain name: nothing is queried.
     assert item["unpinned"].startswith(f"ML.PREDICT(MODEL `{PROJECT_ID}`.`d`.`m`,")

@@ -20,7 +20,6 @@ import argparse
 import itertools
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
@@ -29,7 +28,7 @@ import pyarrow.compute as pc
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_data import NUMERIC, STRINGS, create_table
+from engine_data import NUMERIC, STRINGS, best_of, create_table
 
 from ml import Engine
 
@@ -105,14 +104,6 @@ def warm_up() -> None:
     optimizer.step()
 
 
-def timed(repeat: int, run) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return min(times), result
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -133,16 +124,16 @@ def main() -> None:
             "AS SELECT * FROM bench.classes"
         )
         warm_up()
-        engine_train, _ = timed(1, lambda: engine.execute(create))
-        prep, (X, y) = timed(1, lambda: direct_arrays(con))
-        torch_train, model = timed(1, lambda: direct_train(X, y, args.epochs))
+        engine_train, _ = best_of(1, lambda: engine.execute(create))
+        prep, (X, y) = best_of(1, lambda: direct_arrays(con))
+        torch_train, model = best_of(1, lambda: direct_train(X, y, args.epochs))
         query = (
             "SELECT sum(predicted_klass_probs[1].prob) AS s FROM "
             "ML.PREDICT(MODEL bench.dnn, (SELECT * FROM bench.classes))"
         )
-        engine_predict, total = timed(args.repeat, lambda: engine.execute(query)["s"][0].as_py())
+        engine_predict, total = best_of(args.repeat, lambda: engine.execute(query)["s"][0].as_py())
         features = torch.from_numpy(X)
-        torch_predict, direct_total = timed(args.repeat, lambda: direct_predict(model, features))
+        torch_predict, direct_total = best_of(args.repeat, lambda: direct_predict(model, features))
         con.close()
     rows = args.rows
     print(f"dnn_classifier {HIDDEN}, {rows:,} rows, {args.epochs} epochs, batch {BATCH}, Adam")

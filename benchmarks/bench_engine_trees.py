@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
@@ -23,7 +22,7 @@ import pyarrow.compute as pc
 import xgboost as xgb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_data import NUMERIC, STRINGS, create_table
+from engine_data import NUMERIC, STRINGS, best_of, create_table
 
 from ml import Engine
 
@@ -38,14 +37,6 @@ def direct_matrix(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarra
         columns.append(pc.index_in(table.column(name), value_set=vocabulary).to_numpy() + 1)
     return np.column_stack(columns).astype(np.float32), table.column("label").to_numpy()
 
-
-def best(repeat: int, run) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def main() -> None:
@@ -73,21 +64,21 @@ def main() -> None:
         create_table(con, args.rows)
         engine = Engine(con)
 
-        engine_train, _ = best(args.repeat, lambda: engine.execute(create))
-        fetch_seconds, (X, y) = best(1, lambda: direct_matrix(con))
+        engine_train, _ = best_of(args.repeat, lambda: engine.execute(create))
+        fetch_seconds, (X, y) = best_of(1, lambda: direct_matrix(con))
 
         def train_direct() -> xgb.Booster:
             return xgb.train(params, xgb.QuantileDMatrix(X, y), num_boost_round=args.iterations)
 
-        direct_train, booster = best(args.repeat, train_direct)
+        direct_train, booster = best_of(args.repeat, train_direct)
 
         predict_sql = engine.translate(
             "SELECT sum(predicted_label), count(*) FROM ML.PREDICT(MODEL bench.trees, TABLE bench.data)"
         )
-        engine_predict, (engine_sum, count) = best(
+        engine_predict, (engine_sum, count) = best_of(
             args.repeat, lambda: con.execute(predict_sql).fetchall()[0]
         )
-        direct_predict, predictions = best(args.repeat, lambda: booster.inplace_predict(X))
+        direct_predict, predictions = best_of(args.repeat, lambda: booster.inplace_predict(X))
         # The stored pure-SQL template (nested CASE per tree): what dbt runs on a bare connection.
         template = con.execute(
             "SELECT sql_template FROM _ml.model_functions WHERE model = 'trees' AND function = 'predict'"
@@ -95,7 +86,7 @@ def main() -> None:
         sql_only = (
             f"SELECT sum(predicted_label), count(*) FROM ({template.replace('__ML_INPUT__', 'bench.data')})"
         )
-        sql_predict, (sql_sum, _) = best(args.repeat, lambda: con.execute(sql_only).fetchall()[0])
+        sql_predict, (sql_sum, _) = best_of(args.repeat, lambda: con.execute(sql_only).fetchall()[0])
     assert count == args.rows
     # Same data, same parameters: the models predict the same totals (float32 leaves).
     expected = float(predictions.astype(np.float64).sum())

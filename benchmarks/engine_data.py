@@ -6,7 +6,13 @@ same table without shipping a file.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import duckdb
+
+T = TypeVar("T")
 
 NUMERIC = [f"x{k}" for k in range(1, 9)]
 STRINGS = {"region": 12, "segment": 40}  # column -> number of distinct values
@@ -27,3 +33,13 @@ def create_table(con: duckdb.DuckDBPyConnection, rows: int, table: str = "bench.
         f"(SELECT i, {', '.join(numeric + strings)} FROM range({rows}) AS t(i))"
     )
     con.execute(f"ALTER TABLE {table} DROP COLUMN i")
+
+
+def best_of(repeat: int, run: Callable[[], T]) -> tuple[float, T]:
+    """The fastest of `repeat` timed runs (seconds) and the last run's result."""
+    times: list[float] = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - started)
+    return min(times), result

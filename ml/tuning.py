@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 
 from ml.catalog import StoredModel
+from ml.compile.evaluation import LOWER_IS_BETTER
 from ml.compile.literals import values_relation
 from ml.errors import MLError
 from ml.sql.hparams import CANDIDATES, RANGE, is_spec
@@ -34,14 +35,6 @@ SEED = 0
 SPLIT_COLUMN = "__ml_tuning_eval"
 DEFAULT_EVAL_FRACTION = 0.1
 DEFAULT_TEST_FRACTION = 0.1
-MINIMIZED = {
-    "mean_absolute_error",
-    "mean_squared_error",
-    "mean_squared_log_error",
-    "median_absolute_error",
-    "log_loss",
-    "davies_bouldin_index",
-}
 REGRESSION_METRICS = {
     "mean_absolute_error",
     "mean_squared_error",
@@ -190,7 +183,7 @@ class Tuner:
         done = [t for t in trials if t.status == "SUCCEEDED"]
         if not done:
             raise MLError(f"All {len(trials)} trials failed; the first: {trials[0].error_message}")
-        sign = 1 if self.objective in MINIMIZED else -1
+        sign = 1 if self.objective in LOWER_IS_BETTER else -1
         best = min(done, key=lambda t: (sign * t.metrics[self.objective], t.trial_id))
         return self._final(best, trials)
 

@@ -17,6 +17,18 @@ from ml.names import quote_ident
 
 ROC_QUANTILES = 100
 LOG_LOSS_EPSILON = 1e-15
+# ML.EVALUATE columns where smaller is better; every other metric is better when larger.
+LOWER_IS_BETTER = frozenset(
+    {
+        "mean_absolute_error",
+        "mean_squared_error",
+        "mean_squared_log_error",
+        "median_absolute_error",
+        "log_loss",
+        "davies_bouldin_index",
+        "mean_squared_distance",
+    }
+)
 
 
 @dataclass

@@ -5,18 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# ML.EVALUATE columns where smaller is better; every other metric is better when larger.
-LOWER_IS_BETTER = frozenset(
-    {
-        "mean_absolute_error",
-        "mean_squared_error",
-        "mean_squared_log_error",
-        "median_absolute_error",
-        "log_loss",
-        "davies_bouldin_index",
-        "mean_squared_distance",
-    }
-)
+from ml.compile.evaluation import LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
 PROJECT_ITEMS = (
     "dbt_project.yml", "profiles.yml", "models", "macros", "seeds", ".sqlfluff", ".sqlfluffignore",
 )
+BIGQUERY_PROJECT_ID = "dummy-project"
+# Offline: unpinned ml_* calls on BigQuery otherwise ask the registry which version serves.
+OFFLINE_VARS = json.dumps({"ml_registry_lookup": False})
 # Owned and tested by the remote-function work (tests/remote_functions); it needs its own services.
 FOREIGN_MODELS = ("digit_predictions",)
 
@@ -67,3 +73,78 @@ def run_dbt(project: Path, *args: str, env: dict[str, str] | None = None) -> Dbt
     seconds = time.perf_counter() - started
     results = json.loads(results_file.read_text()) if results_file.exists() else None
     return DbtRun(completed.returncode, completed.stdout + completed.stderr, seconds, results)
+
+
+def fake_service_account_key(path: Path) -> Path:
+    """A well-formed key nobody can use: dbt-bigquery builds its client offline from it, and
+    rendering sends no query."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": BIGQUERY_PROJECT_ID,
+                "private_key_id": "0",
+                "private_key": pem,
+                "client_email": f"dbt@{BIGQUERY_PROJECT_ID}.iam.gserviceaccount.com",
+                "client_id": "0",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
+    return path
+
+
+@dataclass
+class OfflineBigQueryProject:
+    """A project copy compiled for the bigquery target without credentials, plus a test macro."""
+
+    project: Path
+    env: dict[str, str]
+    manifest: dict
+
+    def models(self) -> list[dict]:
+        return [n for n in self.manifest["nodes"].values() if n["resource_type"] == "model"]
+
+    def ml_model_cases(self) -> list[dict]:
+        """Each bqml_model node as the arguments the project's DDL macros take."""
+        return [
+            {
+                "name": n["name"],
+                "relation": {"database": n["database"], "schema": n["schema"], "identifier": n["alias"]},
+                "sql": n["compiled_code"],
+                "ml_config": n["config"]["meta"]["ml_config"],
+                "transform": n["config"]["meta"].get("transform"),
+            }
+            for n in self.models()
+            if n["config"]["materialized"] == "bqml_model"
+        ]
+
+    def render(self, macro: str, arguments: dict) -> list[dict]:
+        """Runs a test macro that prints one JSON object per line starting with `{"name"`."""
+        operation = run_dbt(
+            self.project, "--quiet", "run-operation", macro, "--vars", OFFLINE_VARS,
+            "--args", json.dumps(arguments), env=self.env,
+        )
+        assert operation.returncode == 0, operation.output
+        return [json.loads(line) for line in operation.output.splitlines() if line.startswith('{"name"')]
+
+
+def compile_offline_for_bigquery(base: Path, test_macros: dict[str, str]) -> OfflineBigQueryProject:
+    """`dbt compile --target bigquery` on a fresh copy, with `test_macros` (file name -> text) added."""
+    project = copy_project(base / "analytics_ml")
+    for name, text in test_macros.items():
+        (project / "macros" / name).write_text(text)
+    env = {
+        "DBT_TARGET": "bigquery",
+        "BIGQUERY_PROJECT": BIGQUERY_PROJECT_ID,
+        "BIGQUERY_METHOD": "service-account",
+        "BIGQUERY_KEYFILE": str(fake_service_account_key(base / "key.json")),
+    }
+    compiled = run_dbt(project, "compile", "--no-populate-cache", "--vars", OFFLINE_VARS, env=env)
+    assert compiled.returncode == 0, compiled.output
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    return OfflineBigQueryProject(project, env, manifest)

@@ -4,21 +4,14 @@ option value forms (structs, arrays, hyperparameter ranges and candidates)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import sqlglot
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from dbt_project_helpers import copy_project, run_dbt
+from dbt_project_helpers import BIGQUERY_PROJECT_ID, compile_offline_for_bigquery
 from sqlglot import exp
 
-PROJECT_ID = "dummy-project"
+PROJECT_ID = BIGQUERY_PROJECT_ID
 ML_DATASET = "analytics_ml_ml"
 STAGING = f"`{PROJECT_ID}`.`analytics_ml_staging`"
-# Offline: unpinned ml_* calls on BigQuery otherwise ask the registry which version serves.
-OFFLINE_VARS = json.dumps({"ml_registry_lookup": False})
 
 # Calls the project's own DDL macro for each case and prints it as one JSON line.
 RENDER_MACRO = """
@@ -70,64 +63,24 @@ OPTION_CASES = {
 }
 
 
-def fake_service_account_key(path: Path) -> Path:
-    """A well-formed key nobody can use: dbt-bigquery builds its client offline from it, and
-    rendering sends no query."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": PROJECT_ID, "private_key_id": "0", "private_key": pem,
-        "client_email": f"dbt@{PROJECT_ID}.iam.gserviceaccount.com", "client_id": "0",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }))
-    return path
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Compiles the project for BigQuery, then renders each bqml_model's DDL from the compiled
     SQL and config, plus the option cases, in one run-operation."""
-    base = tmp_path_factory.mktemp("bigquery")
-    project = copy_project(base / "analytics_ml")
-    (project / "macros" / "render_ddl_for_tests.sql").write_text(RENDER_MACRO)
-    env = {
-        "DBT_TARGET": "bigquery",
-        "BIGQUERY_PROJECT": PROJECT_ID,
-        "BIGQUERY_METHOD": "service-account",
-        "BIGQUERY_KEYFILE": str(fake_service_account_key(base / "key.json")),
-    }
-    compiled = run_dbt(project, "compile", "--no-populate-cache", "--vars", OFFLINE_VARS, env=env)
-    assert compiled.returncode == 0, compiled.output
-    manifest = json.loads((project / "target" / "manifest.json").read_text())
-    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
-    ml_nodes = [n for n in nodes if n["config"]["materialized"] == "bqml_model"]
-    cases = [
-        {
-            "name": n["name"],
-            "relation": {"database": n["database"], "schema": n["schema"], "identifier": n["alias"]},
-            "sql": n["compiled_code"],
-            "ml_config": n["config"]["meta"]["ml_config"],
-            "transform": n["config"]["meta"].get("transform"),
-        }
-        for n in ml_nodes
-    ]
-    cases += [
+    offline = compile_offline_for_bigquery(
+        tmp_path_factory.mktemp("bigquery"), {"render_ddl_for_tests.sql": RENDER_MACRO}
+    )
+    nodes = offline.models()
+    ml_cases = offline.ml_model_cases()
+    cases = ml_cases + [
         {"name": name, "relation": {"database": PROJECT_ID, "schema": "demo", "identifier": name},
          "sql": "select * from `dummy-project`.`demo`.`penguins`", **case}
         for name, case in OPTION_CASES.items()
     ]
-    operation = run_dbt(project, "--quiet", "run-operation", "render_ddl_for_tests", "--vars", OFFLINE_VARS,
-                        "--args", json.dumps({"cases": cases}), env=env)
-    assert operation.returncode == 0, operation.output
-    ddl = {}
-    for line in operation.output.splitlines():
-        if line.startswith('{"name"'):
-            item = json.loads(line)
-            ddl[item["name"]] = item["ddl"]
+    ddl = {item["name"]: item["ddl"] for item in offline.render("render_ddl_for_tests", {"cases": cases})}
     return {
         "ddl": ddl,
-        "ml_models": {n["name"] for n in ml_nodes},
+        "ml_models": {case["name"] for case in ml_cases},
         "marts": {n["name"]: n["compiled_code"] for n in nodes if n["config"]["materialized"] == "table"},
     }
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 import sqlglot
-from dbt_project_helpers import copy_project, run_dbt
+from dbt_project_helpers import compile_offline_for_bigquery
 from sqlglot import exp
-from test_dbt_bigquery_rendering import OFFLINE_VARS, PROJECT_ID, fake_service_account_key, options_of
+from test_dbt_bigquery_rendering import PROJECT_ID, options_of
 
 from ml.names import ModelName
 from ml.registry.bigquery import vertex_options
@@ -67,30 +67,10 @@ EXTRA_CASES = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    base = tmp_path_factory.mktemp("registry_bigquery")
-    project = copy_project(base / "analytics_ml")
-    (project / "macros" / "render_registry_for_tests.sql").write_text(RENDER_MACRO)
-    env = {
-        "DBT_TARGET": "bigquery",
-        "BIGQUERY_PROJECT": PROJECT_ID,
-        "BIGQUERY_METHOD": "service-account",
-        "BIGQUERY_KEYFILE": str(fake_service_account_key(base / "key.json")),
-    }
-    compiled = run_dbt(project, "compile", "--no-populate-cache", "--vars", OFFLINE_VARS, env=env)
-    assert compiled.returncode == 0, compiled.output
-    manifest = json.loads((project / "target" / "manifest.json").read_text())
-    cases = [
-        {
-            "name": n["name"],
-            "relation": {"database": n["database"], "schema": n["schema"], "identifier": n["alias"]},
-            "sql": n["compiled_code"],
-            "ml_config": n["config"]["meta"]["ml_config"],
-            "transform": n["config"]["meta"].get("transform"),
-        }
-        for n in manifest["nodes"].values()
-        if n["resource_type"] == "model" and n["config"]["materialized"] == "bqml_model"
-    ]
-    cases += [
+    offline = compile_offline_for_bigquery(
+        tmp_path_factory.mktemp("registry_bigquery"), {"render_registry_for_tests.sql": RENDER_MACRO}
+    )
+    cases = offline.ml_model_cases() + [
         {
             "name": name,
             "relation": {"database": PROJECT_ID, "schema": "demo", "identifier": name},
@@ -100,20 +80,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
         }
         for name, config in EXTRA_CASES.items()
     ]
-    arguments = json.dumps({"cases": cases, "version": VERSION})
-    operation = run_dbt(
-        project,
-        "--quiet",
-        "run-operation",
-        "render_registry_for_tests",
-        "--vars",
-        OFFLINE_VARS,
-        "--args",
-        arguments,
-        env=env,
-    )
-    assert operation.returncode == 0, operation.output
-    items = [json.loads(line) for line in operation.output.splitlines() if line.startswith('{"name"')]
+    items = offline.render("render_registry_for_tests", {"cases": cases, "version": VERSION})
     return {item["name"]: item for item in items}
 
 

@@ -7,9 +7,11 @@ Adam, the same batch size and the same number of epochs (early_stop FALSE).
 - Training: `CREATE MODEL ... dnn_classifier` (AUTO_SPLIT: 10,000 eval rows; statistics, fetch,
   training, SQL compilation, eval snapshots) vs fetching the same table from DuckDB, standardizing
   and one-hot encoding it with numpy, and the same PyTorch loop (timed with and without that prep).
-- Prediction: ML.PREDICT (the network compiled to SQL, run by DuckDB; `sum()` of one probability so
+- Prediction: ML.PREDICT (the Engine runs the `predict_udf` template: features and category
+  indices in DuckDB SQL, the network in the vectorised forward UDF; `sum()` of one probability so
   the scoring is measured, not result transfer) vs the torch forward pass + softmax on the tensor
-  already in memory.
+  already in memory. Also the stored pure-SQL template (the network unrolled into SQL), what dbt
+  runs on its own connection.
 
     .venv/bin/python benchmarks/bench_engine_dnn.py [--rows 1000000] [--epochs 5] [--repeat 2]
 """
@@ -132,6 +134,14 @@ def main() -> None:
             "ML.PREDICT(MODEL bench.dnn, (SELECT * FROM bench.classes))"
         )
         engine_predict, total = best_of(args.repeat, lambda: engine.execute(query)["s"][0].as_py())
+        template = con.execute(
+            "SELECT sql_template FROM _ml.model_functions WHERE model = 'dnn' AND function = 'predict'"
+        ).fetchall()[0][0]
+        pure_sql = (
+            "SELECT sum(predicted_klass_probs[1].prob) FROM "
+            f"({template.replace('__ML_INPUT__', 'bench.classes')})"
+        )
+        sql_predict, sql_total = best_of(args.repeat, lambda: con.execute(pure_sql).fetchall()[0][0])
         features = torch.from_numpy(X)
         torch_predict, direct_total = best_of(args.repeat, lambda: direct_predict(model, features))
         con.close()
@@ -152,6 +162,10 @@ def main() -> None:
         f"{'PyTorch forward + softmax (rows/s)':<52}{rows / torch_predict:>14,.0f}  ({torch_predict:.3f} s)"
     )
     print(f"predict throughput ratio (engine / PyTorch): {torch_predict / engine_predict:.2f}x")
+    print(
+        f"{'stored pure-SQL template (rows/s)':<52}{rows / sql_predict:>14,.0f}  ({sql_predict:.3f} s); "
+        f"ratio {torch_predict / sql_predict:.2f}x; sum {sql_total:.4f} (UDF path: {total:.4f})"
+    )
     print(
         f"sum of P(first class): engine {total:.4f}, PyTorch {direct_total:.4f} (models trained separately)"
     )

@@ -38,19 +38,27 @@ _FIXED = {
     "DAILY": pd.Timedelta(days=1),
 }
 _FIXED["WEEKLY"] = pd.Timedelta(weeks=1)
-NO_SEASONALITY = ["NO_SEASONALITY"]
 
 
-def infer_frequency(timestamps: list[pd.Timestamp]) -> pd.DateOffset:
-    """AUTO_FREQUENCY: the named frequency matching the median spacing, else that spacing itself."""
+def infer_frequency(timestamps: list[pd.Timestamp]) -> tuple[str | None, pd.DateOffset]:
+    """AUTO_FREQUENCY: the named frequency matching the median spacing, else (None, that spacing)."""
     spacing = pd.Series(timestamps).diff().median()
     for name, step in _FIXED.items():
         if spacing == step:
-            return FREQUENCIES[name]
+            return name, FREQUENCIES[name]
     for name, (low, high) in _CALENDAR_DAYS.items():
         if pd.Timedelta(days=low) <= spacing <= pd.Timedelta(days=high):
-            return FREQUENCIES[name]
-    return pd.DateOffset(seconds=int(spacing.total_seconds()))
+            return name, FREQUENCIES[name]
+    return None, pd.DateOffset(seconds=int(spacing.total_seconds()))
+
+
+def series_frequency(option: str, timestamps: list[pd.Timestamp]) -> tuple[str | None, pd.DateOffset]:
+    """The data_frequency option's frequency and step, or AUTO_FREQUENCY's inference."""
+    if option in FREQUENCIES:
+        return option, FREQUENCIES[option]
+    if len(timestamps) < 2:
+        return None, FREQUENCIES["DAILY"]  # one point: no grid to build, any step will do
+    return infer_frequency(timestamps)
 
 
 def regular_series(
@@ -115,8 +123,9 @@ def _evaluate_row(key: tuple, fit: ArimaFit | None, error: str | None) -> tuple:
     if fit is None:
         return (*key, *([None] * 11), error)
     p, d, q = fit.order
-    facts = (fit.has_drift, fit.log_likelihood, fit.aic, fit.variance, NO_SEASONALITY, False, False, False)
-    return (*key, p, d, q, *facts, None)
+    facts = (fit.has_drift, fit.log_likelihood, fit.aic, fit.variance, fit.seasonal_periods)
+    # Holiday effects, spikes and dips, step changes: not modelled locally, so never present.
+    return (*key, p, d, q, *facts, False, False, False, None)
 
 
 def fit_arima(trainer: Trainer) -> Fitted:
@@ -136,12 +145,12 @@ def fit_arima(trainer: Trainer) -> Fitted:
         points = list(group)
         stamps = [pd.Timestamp(r[len(ids)]) for r in points]
         values = np.array([r[len(ids) + 1] for r in points], dtype=np.float64)
-        step = FREQUENCIES.get(options["data_frequency"]) or infer_frequency(stamps)
+        frequency, step = series_frequency(options["data_frequency"], stamps)
         grid, regular = regular_series(stamps, values, step) if len(stamps) > 1 else (stamps, values)
         keep = _length(len(regular), options)
         fit, error = None, None
         try:
-            fit = model.fit_series(regular[-keep:])
+            fit = model.fit_series(regular[-keep:], frequency)
         except MLError as exc:
             if not ids:
                 raise

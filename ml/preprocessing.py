@@ -175,10 +175,11 @@ class Preprocessor:
         parts += [_as_text(quote_ident(f.name), f.duck_type) for f in self.categorical]
         return ", ".join(parts)
 
-    def encode(self, batch: pa.RecordBatch) -> np.ndarray:
-        """Design-matrix block for a batch fetched with `select_list` (extra columns ignored)."""
+    def encode(self, batch: pa.RecordBatch, out: np.ndarray | None = None) -> np.ndarray:
+        """Design-matrix block for a batch fetched with `select_list` (extra columns ignored),
+        written into `out` (zeros, shape (rows, width)) when given."""
         n = batch.num_rows
-        design = np.zeros((n, self.width))
+        design = np.zeros((n, self.width)) if out is None else out
         for j, feature in enumerate(self.numeric):
             values = batch.column(j).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
             values = np.where(np.isnan(values), feature.mean, values)

@@ -63,11 +63,19 @@ class SqlDataset:
         for batch in self._record_batches():
             yield self.pre.encode(batch), batch.column(batch.num_columns - 1).to_numpy(zero_copy_only=False)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        blocks = list(self.batches())
-        if not blocks:
-            return np.zeros((0, self.width)), np.zeros(0)
-        return np.vstack([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
+    def arrays(self, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+        # Batches are encoded straight into one preallocated matrix: no stacking copy, and a
+        # float32 consumer (torch) gets its dtype without a float64 matrix in between.
+        X = np.zeros((self.n_rows, self.width), dtype)
+        labels = [np.zeros(0)]
+        filled = 0
+        for batch in self._record_batches():
+            if filled + batch.num_rows > self.n_rows:
+                raise MLError(f"The training query returned more rows than the {self.n_rows} it counted")
+            self.pre.encode(batch, out=X[filled : filled + batch.num_rows])
+            labels.append(batch.column(batch.num_columns - 1).to_numpy(zero_copy_only=False))
+            filled += batch.num_rows
+        return X[:filled], np.concatenate(labels)
 
 
 @dataclass

@@ -70,7 +70,7 @@ def fit_tree_model(trainer: Trainer) -> Fitted:
     ensemble = trees.Ensemble.from_booster(estimator.booster_, X)
     token = uuid.uuid4().hex
     booster = base64.b64encode(bytes(estimator.booster_.save_raw("ubj"))).decode()
-    udf.load(token, booster)
+    udf.load(token, {"booster": booster})
     udf.register(trainer.con)
     scoring, input_templates, input_only = _templates(trainer, pre, classes, ensemble, token)
     input_only_explain, global_fixed = explain.explain_templates(
@@ -120,8 +120,7 @@ def _templates(
     if len(ensemble.base_margin) != 1:
         return scoring, evaluation(scoring), {}
     fast = scoring_with(token)
-    variants = {"predict": fast.predict_sql(), **evaluation(fast)}
-    return scoring, evaluation(scoring), {f"{name}_udf": sql for name, sql in variants.items()}
+    return scoring, evaluation(scoring), udf.variants(fast, evaluation(fast))
 
 
 def feature_importance(estimator: BoostedTree, pre: Preprocessor) -> str:

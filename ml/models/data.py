@@ -18,8 +18,8 @@ class Dataset(Protocol):
         """(X, y) blocks covering every row once; bounded memory."""
         ...
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All rows at once."""
+    def arrays(self, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+        """All rows at once, the design matrix as `dtype`."""
         ...
 
 
@@ -34,8 +34,8 @@ class ArrayDataset:
     def batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         yield self.X, self.y
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.X, self.y
+    def arrays(self, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+        return self.X.astype(dtype, copy=False), self.y
 
 
 def with_intercept(X: np.ndarray, fit_intercept: bool) -> np.ndarray:

@@ -59,6 +59,23 @@ def make_optimizer(name: str, params: Any, rate: float) -> torch.optim.Optimizer
     return torch.optim.SGD(params, lr=rate)
 
 
+def stored_network(
+    layers: list[tuple[Any, Any]], activation_fn: str, dtype: torch.dtype = torch.float64
+) -> nn.Sequential:
+    """The inference network of stored Dense `layers` ((weight (out, in), bias) pairs): the
+    activation after every layer but the last, no dropout (inference)."""
+    modules: list[nn.Module] = []
+    for i, (weight, bias) in enumerate(layers):
+        linear = nn.Linear(len(weight[0]), len(weight), dtype=dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.as_tensor(np.asarray(weight), dtype=dtype))
+            linear.bias.copy_(torch.as_tensor(np.asarray(bias), dtype=dtype))
+        modules.append(linear)
+        if i < len(layers) - 1:
+            modules.append(ACTIVATIONS[activation_fn]())
+    return nn.Sequential(*modules).eval()
+
+
 class DNN(BaseModel):
     """Options shared by dnn_classifier and dnn_regressor (the CREATE MODEL reference's names).
 
@@ -216,10 +233,10 @@ class DNNRegressor(DNN):
 
     def fit(self, train: Dataset, eval: Dataset | None = None) -> DNNRegressor:
         self._validate_params()
-        X, y = train.arrays()
+        X, y = train.arrays(np.float32)
         eval_data = None
         if eval is not None and eval.n_rows:
-            eval_X, eval_y = eval.arrays()
+            eval_X, eval_y = eval.arrays(np.float32)
             eval_data = (eval_X, torch.from_numpy(eval_y.astype(np.float32)))
         self._train(X, torch.from_numpy(y.astype(np.float32)), 1, eval_data)
         return self
@@ -258,7 +275,7 @@ class DNNClassifier(DNN):
         self, train: Dataset, eval: Dataset | None = None, classes: list[str] | None = None
     ) -> DNNClassifier:
         self._validate_params()
-        X, y = train.arrays()
+        X, y = train.arrays(np.float32)
         y = y.astype(np.int64)
         self.classes_ = list(classes) if classes is not None else [str(c) for c in range(int(y.max()) + 1)]
         if not 2 <= len(self.classes_) <= MAX_CLASSES:
@@ -267,7 +284,7 @@ class DNNClassifier(DNN):
         self._weights = torch.from_numpy(self.class_weight_.astype(np.float32))
         eval_data = None
         if eval is not None and eval.n_rows:
-            eval_X, eval_y = eval.arrays()
+            eval_X, eval_y = eval.arrays(np.float32)
             eval_data = (eval_X, torch.from_numpy(eval_y.astype(np.int64)))
         n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
         self._train(X, torch.from_numpy(y), n_out, eval_data)

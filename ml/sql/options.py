@@ -287,8 +287,9 @@ PCA_PARAMS: dict[str, Constraint] = {
     "pca_solver": _enum("AUTO", "FULL", "RANDOMIZED", "AUTO"),
 }
 
-# arima_plus (ml/models/arima.py). The decomposition options (seasonalities, holidays, spikes and
-# dips, step changes) are accepted and reported as not applied: see docs/engine-contract.md.
+# arima_plus (ml/models/arima.py). Seasonal decomposition is modelled; the other decomposition
+# options (holidays, spikes and dips, step changes) are accepted and reported as not applied: see
+# docs/engine-contract.md.
 ARIMA_OPTIONS: dict[str, Constraint] = {
     "time_series_timestamp_col": Constraint("string"),
     "time_series_data_col": Constraint("string"),
@@ -510,9 +511,26 @@ def _check_arima(options: dict[str, Any], raw: dict[str, Any]) -> None:
         raise MLError(f"Invalid value for option non_seasonal_order: {order}; p and q go to 5, d to 2")
     if options["auto_arima_min_order"] > options["auto_arima_max_order"]:
         raise MLError("Option auto_arima_min_order must not exceed auto_arima_max_order")
+    _check_seasonalities(options["seasonalities"])
     low, high = options["forecast_limit_lower_bound"], options["forecast_limit_upper_bound"]
     if low is not None and high is not None and low >= high:
         raise MLError("Option forecast_limit_lower_bound must be less than forecast_limit_upper_bound")
+
+
+SEASONALITIES = ("DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY")
+
+
+def _check_seasonalities(seasonalities: list[str]) -> None:
+    """['AUTO'], ['NO_SEASONALITY'], or a list of named periods."""
+    names = [s.upper() for s in seasonalities]
+    if names in (["AUTO"], ["NO_SEASONALITY"]):
+        return
+    unknown = [s for s in names if s not in SEASONALITIES]
+    if not names or unknown:
+        raise MLError(
+            f"Invalid value for option seasonalities: {seasonalities}; either ['AUTO'], "
+            f"['NO_SEASONALITY'] or a list of {', '.join(SEASONALITIES)}"
+        )
 
 
 MORE_CHECKS = {

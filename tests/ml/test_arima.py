@@ -11,9 +11,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy.stats import norm
+from statsmodels.tsa.seasonal import MSTL
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 from threadpoolctl import threadpool_limits
 
@@ -157,14 +159,21 @@ def test_one_model_per_time_series_id(macro: Engine, describe) -> None:
     assert evaluated.column_names[0] == "series" and evaluated["series"].to_pylist() == list(SERIES)
 
 
-def test_gaps_are_interpolated_on_the_inferred_grid(engine: Engine) -> None:
+def _load_co2(engine: Engine) -> pd.DataFrame:
+    """Mauna Loa CO2, weekly 1958-2001 with gaps (statsmodels' co2): a strong yearly cycle."""
     frame = sm.datasets.co2.load_pandas().data.reset_index(names="week")
     engine.con.register("co2_frame", frame)
     engine.con.execute("CREATE TABLE raw.co2 AS SELECT CAST(week AS DATE) AS week, co2 FROM co2_frame")
+    return frame
+
+
+def test_gaps_are_interpolated_on_the_inferred_grid(engine: Engine) -> None:
+    frame = _load_co2(engine)
     assert engine.con.execute("SELECT count(*) FROM raw.co2 WHERE co2 IS NULL").fetchall()[0][0] > 0
     engine.execute(
         ARIMA.format(name="co2_weekly") + "'week', time_series_data_col = 'co2', auto_arima = FALSE, "
-        "non_seasonal_order = (1, 1, 1), max_time_series_length = 300) AS SELECT * FROM raw.co2"
+        "non_seasonal_order = (1, 1, 1), max_time_series_length = 300, "
+        "seasonalities = ['NO_SEASONALITY']) AS SELECT * FROM raw.co2"
     )
     weekly = frame.set_index("week")["co2"].interpolate().to_numpy()[-300:]
     table = engine.execute("SELECT * FROM ML.FORECAST(MODEL raw.co2_weekly)")
@@ -186,6 +195,10 @@ def test_gaps_are_interpolated_on_the_inferred_grid(engine: Engine) -> None:
         ("horizon = 0", "horizon"),
         ("data_frequency = 'fortnightly'", "data_frequency"),
         ("time_series_id_col = 'nope'", "time_series_id_col"),
+        ("seasonalities = ['HOURLY']", "seasonalities"),
+        ("seasonalities = ['AUTO', 'YEARLY']", "seasonalities"),
+        ("seasonalities = []", "seasonalities"),
+        ("seasonalities = ['WEEKLY']", r"seasonalities \['WEEKLY'\] cannot be modelled on QUARTERLY"),
     ],
 )
 def test_bad_options_name_the_option(macro: Engine, options: str, message: str) -> None:
@@ -255,3 +268,84 @@ def test_a_series_that_cannot_be_fitted_gets_only_an_error_row(macro: Engine) ->
     assert rows["unemp"]["error_message"] is None and rows["unemp"]["non_seasonal_p"] == 1
     forecast = macro.execute("SELECT DISTINCT series FROM ML.FORECAST(MODEL raw.multi)")
     assert forecast["series"].to_pylist() == ["unemp"]
+
+
+CO2_WEEKLY = (
+    ARIMA.format(name="{name}") + "'week', time_series_data_col = 'co2', auto_arima = FALSE, "
+    "non_seasonal_order = (1, 1, 1), include_drift = TRUE, max_time_series_length = 520, horizon = 52, "
+    "seasonalities = {seasons}) "
+    "AS SELECT * FROM raw.co2 WHERE week < DATE '2001-01-01'"
+)
+
+
+def test_yearly_cycle_is_detected_removed_and_carried_into_the_forecast(engine: Engine) -> None:
+    """Weekly CO2 under seasonalities AUTO: YEARLY (52 weeks) is found; the forecast equals MSTL's
+    seasonal component carried forward plus statsmodels' ARIMA (with drift) on the deseasonalized
+    series; on the year held out it errs less than half as much as the same ARIMA without it."""
+    frame = _load_co2(engine)
+    engine.execute(CO2_WEEKLY.format(name="co2_auto", seasons="['AUTO']"))
+    engine.execute(CO2_WEEKLY.format(name="co2_flat", seasons="['NO_SEASONALITY']"))
+    evaluated = engine.execute("SELECT * FROM ML.ARIMA_EVALUATE(MODEL raw.co2_auto)").to_pylist()[0]
+    assert evaluated["seasonal_periods"] == ["YEARLY"]
+    flat = engine.execute("SELECT * FROM ML.ARIMA_EVALUATE(MODEL raw.co2_flat)").to_pylist()[0]
+    assert flat["seasonal_periods"] == ["NO_SEASONALITY"]
+
+    weekly = frame.set_index("week")["co2"].interpolate()
+    train = weekly[weekly.index < "2001-01-01"].to_numpy()[-520:]
+    seasonal = np.asarray(MSTL(train, periods=[52]).fit().seasonal)
+    _, arima = _sarimax(train - seasonal, (1, 1, 1), True, 52)
+    expected = np.asarray(arima.predicted_mean) + seasonal[-52:]
+    forecast = engine.execute(
+        "SELECT forecast_value FROM ML.FORECAST(MODEL raw.co2_auto, STRUCT(52 AS horizon))"
+    )
+    np.testing.assert_allclose(forecast["forecast_value"].to_numpy(), expected, rtol=1e-6)
+
+    held_out = weekly[weekly.index >= "2001-01-01"].to_numpy()[:52]
+    errors = {}
+    for name in ("co2_auto", "co2_flat"):
+        table = engine.execute(
+            f"SELECT forecast_value FROM ML.FORECAST(MODEL raw.{name}, STRUCT(52 AS horizon))"
+        )
+        predicted = table["forecast_value"].to_numpy()[: len(held_out)]
+        errors[name] = float(np.mean(np.abs(predicted - held_out)))
+    assert errors["co2_auto"] < 0.5 * errors["co2_flat"], errors
+
+
+@pytest.mark.parametrize(
+    ("series", "seasons", "expected"),
+    [
+        ("noise", "['AUTO']", ["NO_SEASONALITY"]),
+        ("weekly", "['AUTO']", ["WEEKLY"]),
+        ("noise", "['WEEKLY', 'MONTHLY']", ["WEEKLY", "MONTHLY"]),
+        ("weekly", "['NO_SEASONALITY']", ["NO_SEASONALITY"]),
+    ],
+)
+def test_auto_finds_the_weekly_cycle_of_daily_data_and_none_in_noise(
+    engine: Engine, series: str, seasons: str, expected: list[str]
+) -> None:
+    """200 days: white noise has no season (STL strength alone would see a 91-day one); a weekly
+    cycle on a trend is WEEKLY only, not also QUARTERLY (91 days = 13 weeks). Named seasons are
+    removed whatever their strength; NO_SEASONALITY removes none."""
+    t = np.arange(200)
+    noise = np.random.default_rng(7).normal(size=200)
+    values = noise if series == "noise" else 0.05 * t + 2 * np.sin(2 * np.pi * t / 7) + noise
+    engine.con.register(
+        "daily_frame", pd.DataFrame({"day": pd.date_range("2024-01-01", periods=200), "v": values})
+    )
+    engine.execute(
+        ARIMA.format(name="daily") + "'day', time_series_data_col = 'v', auto_arima = FALSE, "
+        f"non_seasonal_order = (0, 1, 1), seasonalities = {seasons}) AS SELECT * FROM daily_frame"
+    )
+    periods = engine.execute("SELECT seasonal_periods FROM ML.ARIMA_EVALUATE(MODEL raw.daily)")
+    assert periods["seasonal_periods"].to_pylist() == [expected]
+
+
+def test_a_named_season_longer_than_half_the_series_names_the_option(engine: Engine) -> None:
+    engine.con.register(
+        "short_frame", pd.DataFrame({"day": pd.date_range("2024-01-01", periods=300), "v": 1.0})
+    )
+    with pytest.raises(MLError, match=r"seasonalities \['YEARLY'\]: the series has 300 points"):
+        engine.execute(
+            ARIMA.format(name="short") + "'day', time_series_data_col = 'v', "
+            "seasonalities = ['YEARLY']) AS SELECT * FROM short_frame"
+        )

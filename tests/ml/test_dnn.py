@@ -213,3 +213,35 @@ def test_class_weights_must_cover_every_label(engine: Engine) -> None:
             "CREATE MODEL raw.dnn OPTIONS (model_type = 'dnn_classifier', input_label_cols = ['species'], "
             "class_weights = [('Adelie', 1.0)]) AS SELECT bill_length_mm, species FROM raw.penguins"
         )
+
+
+@pytest.mark.parametrize("activation", ["RELU", "CRELU", "TANH"])
+def test_stored_sql_network_predicts_like_the_engines_forward_udf(engine: Engine, activation: str) -> None:
+    """The `predict` template is pure SQL (what dbt runs on its own connection); the Engine runs the
+    `predict_udf` variant, the stored network in a vectorised torch UDF. They agree to float64."""
+    engine.execute(
+        CLASSIFIER.format(features=FEATURES).replace("[8, 4]", f"[8, 4], activation_fn = '{activation}'")
+    )
+    query = f"SELECT * FROM ML.PREDICT(MODEL raw.dnn, ({PENGUINS}))"
+    assert "__ml_dnn_forward_" in engine.translate(query)
+    template = engine.con.execute(
+        "SELECT sql_template FROM _ml.model_functions WHERE function = 'predict' AND has_input"
+    ).fetchall()[0][0]
+    assert "__ml_dnn_forward_" not in template
+    bare = engine.con.execute(f"SELECT * FROM ({template.replace('__ML_INPUT__', f'({PENGUINS})')})")
+    sql_rows = bare.fetchall()
+    udf_rows = engine.execute(query).to_pylist()
+    assert [row[0] for row in sql_rows] == [row["predicted_species"] for row in udf_rows]
+    np.testing.assert_allclose(
+        [[p["prob"] for p in row[1]] for row in sql_rows],
+        [[p["prob"] for p in row["predicted_species_probs"]] for row in udf_rows],
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    evaluate = "SELECT * FROM ML.EVALUATE(MODEL raw.dnn, TABLE raw.penguins)"
+    assert "__ml_dnn_forward_" in engine.translate(evaluate)
+    evaluate_template = engine.con.execute(
+        "SELECT sql_template FROM _ml.model_functions WHERE function = 'evaluate' AND has_input"
+    ).fetchall()[0][0]
+    bare_metrics = engine.con.execute(evaluate_template.replace("__ML_INPUT__", "raw.penguins")).fetchall()
+    np.testing.assert_allclose(bare_metrics[0], list(engine.execute(evaluate).to_pylist()[0].values()))

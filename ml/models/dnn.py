@@ -143,10 +143,8 @@ class DNN(BaseModel):
                 nn.init.zeros_(module.bias)
         return nn.Sequential(*modules)
 
-    def _penalty(self) -> torch.Tensor | float:
+    def _penalty(self) -> torch.Tensor:
         """l1_reg |W|_1 + l2_reg |W|^2 over the weight matrices (not the biases)."""
-        if not (self.l1_reg or self.l2_reg):
-            return 0.0
         weights = [m.weight for m in self.network_ if isinstance(m, nn.Linear)]
         return sum(self.l1_reg * w.abs().sum() + self.l2_reg * (w * w).sum() for w in weights)
 
@@ -177,6 +175,7 @@ class DNN(BaseModel):
         epochs = tqdm(
             range(self.max_iterations), desc=f"training {type(self).__name__}", unit="iter", disable=None
         )
+        penalized = bool(self.l1_reg or self.l2_reg)
         for iteration in epochs:
             started = time.perf_counter()
             self.network_.train()
@@ -186,7 +185,7 @@ class DNN(BaseModel):
                 rows = order[start : start + batch]
                 optimizer.zero_grad(set_to_none=True)
                 loss = self._batch_loss(self.network_(features[rows]), y[rows])
-                (loss + self._penalty()).backward()
+                (loss + self._penalty() if penalized else loss).backward()
                 optimizer.step()
                 total += loss.detach() * len(rows)
             train_loss = float(total) / n
@@ -282,6 +281,7 @@ class DNNClassifier(DNN):
             raise MLError(f"dnn_classifier needs 2 to {MAX_CLASSES} classes, got {len(self.classes_)}")
         self.class_weight_ = self._class_weights(y)
         self._weights = torch.from_numpy(self.class_weight_.astype(np.float32))
+        self._unweighted = bool(np.all(self.class_weight_ == 1.0))
         eval_data = None
         if eval is not None and eval.n_rows:
             eval_X, eval_y = eval.arrays(np.float32)
@@ -302,11 +302,13 @@ class DNNClassifier(DNN):
         return np.ones(len(self.classes_))
 
     def _batch_loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        weights = self._weights[y]
         if output.shape[1] == 1:
             losses = nn.functional.binary_cross_entropy_with_logits(output[:, 0], y.float(), reduction="none")
         else:
             losses = nn.functional.cross_entropy(output, y, reduction="none")
+        if self._unweighted:
+            return losses.mean()  # what the weighted mean below is with every weight 1, cheaper
+        weights = self._weights[y]
         return (losses * weights).sum() / weights.sum()
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""dbt-duckdb plugin: the local engine's version as SQL, `ml_engine_version() -> VARCHAR`.
+"""dbt-duckdb plugin: the local engine's version as SQL, `ml_engine_version() -> VARCHAR`, and the
+engine's Arrow UDFs (ml/udf.py) on dbt's connection.
 
 Enabled in ``profiles.yml`` under the local output::
 
@@ -9,6 +10,10 @@ Enabled in ``profiles.yml`` under the local output::
 The dbt retrain policy (macros/retrain/ml_engine_version.sql) folds it into each model's training
 fingerprint, so upgrading the engine retrains the models the previous engine trained. It is the
 version of the engine dbt itself imports, the one the bqml_model materialization trains with.
+
+With the UDFs, the ml_* macros run a tree model's or DNN's `<function>_udf` templates (XGBoost and
+torch scoring whole vectors) instead of their pure-SQL form, and ml_explain_predict explains tree
+models (tree SHAP); macros/ml_functions/_ml_local_udfs_ready.sql loads each model first.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb.sqltypes import VARCHAR
 
+from ml import udf
 from ml.version import ENGINE_VERSION
 
 
@@ -25,7 +31,9 @@ def engine_version() -> str:
 
 
 class Plugin(BasePlugin):
-    """Registers ml_engine_version() on dbt's DuckDB connection (its cursors see it too)."""
+    """Registers ml_engine_version() and the engine's UDFs on dbt's DuckDB connection (its cursors
+    see them too)."""
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
         conn.create_function("ml_engine_version", engine_version, [], VARCHAR, side_effects=False)
+        udf.register(conn)

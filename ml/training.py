@@ -348,8 +348,10 @@ class Trainer:
                 f"{'WHERE __ml_is_eval' if self.has_eval else ''})"
             )
             templates[(function, True)] = sql
-            # Without input, BigQuery answers from the eval split seen at training: computed now.
-            templates[(function, False)] = self._snapshot(with_defaults(sql, eval_input))
+            # Without input, BigQuery answers from the eval split seen at training: computed now,
+            # by the faster `_udf` variant when the model has one (the same numbers).
+            fastest = fitted.input_only_templates.get(f"{function}_udf", sql)
+            templates[(function, False)] = self._snapshot(with_defaults(fastest, eval_input))
         for function, sql in fitted.fixed_templates.items():
             templates[(function, False)] = sql
         for function, sql in fitted.input_only_templates.items():
@@ -392,8 +394,8 @@ FIT_FUNCTIONS: dict[str, str] = {
     "BOOSTED_TREE_CLASSIFIER": "ml.tree_training:fit_tree_model",
     "RANDOM_FOREST_REGRESSOR": "ml.tree_training:fit_tree_model",
     "RANDOM_FOREST_CLASSIFIER": "ml.tree_training:fit_tree_model",
-    "DNN_CLASSIFIER": "ml.compile.dnn:fit_dnn",
-    "DNN_REGRESSOR": "ml.compile.dnn:fit_dnn",
+    "DNN_CLASSIFIER": "ml.dnn_training:fit_dnn",
+    "DNN_REGRESSOR": "ml.dnn_training:fit_dnn",
     "PCA": "ml.compile.pca:fit_pca",
     "ARIMA_PLUS": "ml.forecast:fit_arima",
 }

@@ -5,4 +5,4 @@ preprocessing, new template placeholders): the dbt retrain policy retrains model
 another version.
 """
 
-ENGINE_VERSION = "2.1.0"
+ENGINE_VERSION = "2.2.0"

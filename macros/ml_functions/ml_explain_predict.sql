@@ -16,12 +16,9 @@
 {% endmacro %}
 
 {#- The local engine's compiled template, run by DuckDB itself. GLM attributions are plain SQL;
-    tree models' tree SHAP calls the engine's Arrow UDF, which dbt's connection does not have:
-    explain tree models through the engine (python -m ml, ml.Engine) instead. -#}
+    tree models' tree SHAP runs in the engine's Arrow UDF (dbt's connection has it through the
+    ml.dbt_plugin plugin). -#}
 {% macro duckdb__ml_explain_predict(model, input, top_k_features=5, threshold=none) %}
     {%- set call = analytics_ml._ml_duckdb_call('explain_predict', model, input, threshold) -%}
-    {%- if '__ml_tree_shap' in call -%}
-        {%- do exceptions.raise_compiler_error("ML.EXPLAIN_PREDICT of " ~ model ~ ": tree SHAP runs in the local engine's UDF, not on dbt's connection; explain tree models with the engine (ml.Engine / python -m ml)") -%}
-    {%- endif -%}
     {{ return(call | replace('__ML_TOP_K__', top_k_features | string)) }}
 {% endmacro %}

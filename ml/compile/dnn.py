@@ -1,31 +1,25 @@
 """dnn_classifier / dnn_regressor as SQL: a small fully connected network is matrix arithmetic, so
 each layer is one nested SELECT of unrolled weighted sums; the first layer reads each categorical
-feature's weights by category index. That pure-SQL form runs on any DuckDB connection (dbt's).
-The `_udf` variants run the same network in the forward UDF (ml/udf.py), several times faster;
-either way prediction stays inside DuckDB queries.
+feature's weights by category index. That pure-SQL form runs on any DuckDB connection. With a
+token, the network runs in the forward UDF (ml/udf.py) instead, several times faster; either way
+prediction stays inside DuckDB queries.
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ml import udf
-from ml.compile import evaluation as evaluation_sql
-from ml.compile import glm, info
-from ml.compile.layers import FeatureLayer, Scoring
+from ml.compile.layers import FeatureLayer
 from ml.compile.literals import float_literal, sql_literal
-from ml.models.dnn import DNN, DNNClassifier, DNNRegressor
 from ml.preprocessing import Preprocessor, categorical_case
-from ml.sql.options import CLASS_WEIGHT_PARAMS, DNN_PARAMS
 
 if TYPE_CHECKING:
-    from ml.training import Fitted, Trainer
+    from ml.models.dnn import DNN  # torch: imported only where a network trains or runs
 
 Layer = list[tuple[str, str]]
-FORWARD_UDF = "__ml_dnn_forward_{}"
+FORWARD_UDF = "__ml_dnn_forward"
 
 # torch.nn.SELU's constants.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -89,8 +83,8 @@ def network_layers(
     with `udf_token`, the forward UDF (ml/udf.py) of the network stored under it instead."""
     layers: list[Layer] = [input_layer(pre, features)]
     if udf_token is not None:
-        inputs = ", ".join(name for name, _ in layers[0])
-        forward = f"{FORWARD_UDF.format(len(layers[0]))}({sql_literal(udf_token)}, {inputs})"
+        inputs = ", ".join(f"CAST({name} AS DOUBLE)" for name, _ in layers[0])
+        forward = f"{FORWARD_UDF}({sql_literal(udf_token)}, [{inputs}])"
         outputs = [f"__ml_net[{o + 1}]" for o in range(len(model.layers_[-1][1]))]
         return [*layers, [("__ml_net", forward)]], outputs
     inputs: list[str] | None = None
@@ -108,60 +102,3 @@ def network_layers(
     weight, bias = model.layers_[-1]
     outputs = [_weighted_sum(weight[o], bias[o], inputs) for o in range(len(bias))]
     return layers, outputs
-
-
-def _state(trainer: Trainer, pre: Preprocessor, model: DNN, token: str) -> dict[str, Any]:
-    return {
-        "features": [vars(f) for f in pre.features],
-        "hidden_units": model.hidden_units_,
-        "layers": [(w.tolist(), b.tolist()) for w, b in model.layers_],
-        "activation_fn": model.activation_fn,
-        # The forward UDF's inputs: the numeric features, then one category index per categorical.
-        "numeric_inputs": len(pre.numeric),
-        "category_blocks": [len(f.encoded) for f in pre.categorical],
-        "token": token,
-        "transform": trainer.transform.items if trainer.transform else None,
-    }
-
-
-def fit_dnn(trainer: Trainer) -> Fitted:
-    """Train with PyTorch; store the network as SQL templates and as `_udf` variants that run it
-    in the forward UDF (what the Engine prefers: it predicts several times faster)."""
-    from ml.training import Fitted, _label_text
-
-    classifier = trainer.model_type == "DNN_CLASSIFIER"
-    if classifier:
-        classes, label_sql = trainer.class_labels("dnn_classifier")
-    else:
-        label_sql = trainer.numeric_label()
-    pre = Preprocessor(trainer.features, standardize=True)
-    train, evaluation_rows = trainer._datasets(pre, label_sql)
-    params = trainer._estimator_params({**DNN_PARAMS, **(CLASS_WEIGHT_PARAMS if classifier else {})})
-    features = trainer._feature_layer()
-    if classifier:
-        names = [_label_text(v) for v in classes.values]
-        model = DNNClassifier(**params).fit(train, evaluation_rows, names)
-    else:
-        model = DNNRegressor(**params).fit(train, evaluation_rows)
-    token = uuid.uuid4().hex
-    state = _state(trainer, pre, model, token)
-    udf.load(token, state)
-
-    def scoring_with(udf_token: str | None) -> Scoring:
-        layers, outputs = network_layers(pre, features, model, udf_token)
-        if classifier:
-            return glm.probability_scoring(features, layers, classes, outputs)
-        return Scoring(features, layers, [(f"predicted_{trainer.label}", outputs[0])])
-
-    def evaluation(scoring: Scoring) -> dict[str, str]:
-        if classifier:
-            return glm.classifier_templates(scoring, classes)
-        predicted = f"predicted_{trainer.label}"
-        return {"evaluate": evaluation_sql.regression_metrics(scoring.scored_sql(), trainer.label, predicted)}
-
-    scoring = scoring_with(None)
-    fixed = {"feature_info": info.feature_info(pre), "training_info": info.training_info(model.history_)}
-    if classifier:
-        state["classes"] = names
-    fast = scoring_with(token)
-    return Fitted(scoring, evaluation(scoring), fixed, state, udf.variants(fast, evaluation(fast)))

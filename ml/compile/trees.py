@@ -122,7 +122,7 @@ def _tree(raw: dict, cls: int, weight: float) -> Tree:
 
 ENCODED = "__ml_x{}"
 MARGIN = "__ml_m{}"
-MARGIN_UDF = "__ml_tree_margin_{}"
+MARGIN_UDF = "__ml_tree_margin"
 
 
 def _layers(
@@ -135,7 +135,7 @@ def _layers(
     if udf_token is None:
         margins = ensemble.margins(names)
     else:
-        margins = [f"{MARGIN_UDF.format(len(names))}({sql_literal(udf_token)}, {', '.join(names)})"]
+        margins = [f"{MARGIN_UDF}({sql_literal(udf_token)}, [{', '.join(names)}])"]
     return [encoded, [(MARGIN.format(c), m) for c, m in enumerate(margins)]], [
         MARGIN.format(c) for c in range(len(margins))
     ]

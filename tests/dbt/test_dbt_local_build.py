@@ -193,6 +193,67 @@ def test_models_are_really_trained_and_used_inside_duckdb(
     assert 0.75 < holdout_accuracy < 0.9
 
 
+COMPILED_MARTS = Path("target", "compiled", "analytics_ml", "models", "marts", "penguins")
+SPECIES_PROBS = "select penguin_id, [p.prob for p in predicted_species_probs] from {} order by penguin_id"
+
+
+def species_probabilities(project: Path, relation: str = "main_marts.penguins_species_predictions") -> list:
+    return query(project, SPECIES_PROBS.format(relation))
+
+
+def test_dbt_scores_dnn_and_explains_trees_in_the_engines_udfs(
+    dbt_project_copy: Path, first_build: DbtRun,
+) -> None:
+    """Through ml.dbt_plugin, dbt runs the DNN's `predict_udf` template (torch in an Arrow UDF)
+    and tree SHAP on its own connection; the DNN's predictions equal its pure-SQL template's."""
+    compiled = dbt_project_copy / COMPILED_MARTS
+    assert "__ml_dnn_forward(" in (compiled / "penguins_species_predictions.sql").read_text()
+    assert "__ml_tree_shap(" in (compiled / "penguins_species_explanations.sql").read_text()
+    [(template,)] = query(dbt_project_copy, """
+        select sql_template from _ml.model_functions
+        where model = 'penguins_species_dnn' and function = 'predict' and has_input""")
+    assert "__ml_dnn_forward(" not in template
+    pure_sql = f"({template.replace('__ML_INPUT__', 'main_staging.stg_penguins__penguins')})"
+    via_udf = species_probabilities(dbt_project_copy)
+    via_sql = species_probabilities(dbt_project_copy, pure_sql)
+    assert len(via_udf) == 344 and [r[0] for r in via_udf] == [r[0] for r in via_sql]
+    for (_, udf_probs), (_, sql_probs) in zip(via_udf, via_sql, strict=True):
+        assert udf_probs == pytest.approx(sql_probs, abs=1e-12)
+    [(rows, gap, k)] = query(dbt_project_copy, """
+        select count(*),
+            max(abs(list_sum([a.attribution for a in top_feature_attributions])
+                + baseline_prediction_value - prediction_value)),
+            min(len(top_feature_attributions))
+        from main_marts.penguins_species_explanations""")
+    assert rows == 344 and k == 6 and gap < 1e-5, "tree SHAP attributions sum to margin - baseline"
+
+
+@pytest.fixture(scope="session")
+def pure_sql_run(dbt_project_copy: Path, first_build: DbtRun) -> tuple[list, DbtRun, DbtRun]:
+    """The UDF path's predictions, then the same mart rebuilt with var ml_local_udfs false, and a
+    compile of the tree explanations under the same var."""
+    via_udf = species_probabilities(dbt_project_copy)
+    no_udfs = ("--vars", "{ml_local_udfs: false}")
+    rebuilt = run_dbt(dbt_project_copy, "run", "--select", "penguins_species_predictions", *no_udfs)
+    explain = run_dbt(dbt_project_copy, "compile", "--select", "penguins_species_explanations", *no_udfs)
+    return via_udf, rebuilt, explain
+
+
+def test_without_the_udfs_dbt_runs_the_pure_sql_templates(
+    dbt_project_copy: Path, pure_sql_run: tuple[list, DbtRun, DbtRun],
+) -> None:
+    via_udf, rebuilt, explain = pure_sql_run
+    assert rebuilt.returncode == 0, rebuilt.output
+    compiled = (dbt_project_copy / COMPILED_MARTS / "penguins_species_predictions.sql").read_text()
+    assert "__ml_" in compiled and "__ml_dnn_forward(" not in compiled
+    via_sql = species_probabilities(dbt_project_copy)
+    assert [r[0] for r in via_sql] == [r[0] for r in via_udf]
+    for (_, sql_probs), (_, udf_probs) in zip(via_sql, via_udf, strict=True):
+        assert sql_probs == pytest.approx(udf_probs, abs=1e-12)
+    assert explain.returncode != 0
+    assert "ML.EXPLAIN_PREDICT of" in explain.output and "ml.dbt_plugin" in explain.output
+
+
 def test_second_build_retrains_nothing_and_is_faster(first_build: DbtRun, second_build: DbtRun) -> None:
     assert second_build.returncode == 0, second_build.output
     assert set(second_build.statuses().values()) <= {"success", "pass"}

@@ -223,11 +223,11 @@ def test_stored_sql_network_predicts_like_the_engines_forward_udf(engine: Engine
         CLASSIFIER.format(features=FEATURES).replace("[8, 4]", f"[8, 4], activation_fn = '{activation}'")
     )
     query = f"SELECT * FROM ML.PREDICT(MODEL raw.dnn, ({PENGUINS}))"
-    assert "__ml_dnn_forward_" in engine.translate(query)
+    assert "__ml_dnn_forward(" in engine.translate(query)
     template = engine.con.execute(
         "SELECT sql_template FROM _ml.model_functions WHERE function = 'predict' AND has_input"
     ).fetchall()[0][0]
-    assert "__ml_dnn_forward_" not in template
+    assert "__ml_dnn_forward(" not in template
     bare = engine.con.execute(f"SELECT * FROM ({template.replace('__ML_INPUT__', f'({PENGUINS})')})")
     sql_rows = bare.fetchall()
     udf_rows = engine.execute(query).to_pylist()
@@ -239,7 +239,7 @@ def test_stored_sql_network_predicts_like_the_engines_forward_udf(engine: Engine
         atol=1e-12,
     )
     evaluate = "SELECT * FROM ML.EVALUATE(MODEL raw.dnn, TABLE raw.penguins)"
-    assert "__ml_dnn_forward_" in engine.translate(evaluate)
+    assert "__ml_dnn_forward(" in engine.translate(evaluate)
     evaluate_template = engine.con.execute(
         "SELECT sql_template FROM _ml.model_functions WHERE function = 'evaluate' AND has_input"
     ).fetchall()[0][0]

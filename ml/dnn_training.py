@@ -14,7 +14,6 @@ from typing import Any
 from ml import udf
 from ml.compile import glm, info
 from ml.compile.dnn import network_layers
-from ml.compile.evaluation import regression_metrics
 from ml.compile.layers import Scoring
 from ml.models.dnn import DNN, DNNClassifier, DNNRegressor
 from ml.preprocessing import Preprocessor
@@ -65,10 +64,7 @@ def fit_dnn(trainer: Trainer) -> Fitted:
         return Scoring(features, layers, [(f"predicted_{trainer.label}", outputs[0])])
 
     def evaluation(scoring: Scoring) -> dict[str, str]:
-        if classifier:
-            return glm.classifier_templates(scoring, classes)
-        predicted = f"predicted_{trainer.label}"
-        return {"evaluate": regression_metrics(scoring.scored_sql(), trainer.label, predicted)}
+        return glm.evaluation_templates(scoring, classes if classifier else None, trainer.label)
 
     scoring = scoring_with(None)
     fixed = {"feature_info": info.feature_info(pre), "training_info": info.training_info(model.history_)}

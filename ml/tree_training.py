@@ -17,7 +17,7 @@ import pyarrow as pa
 from ml import explain, udf
 from ml.compile import explain as explain_sql
 from ml.compile import glm, info, trees
-from ml.compile.evaluation import Classes, regression_metrics
+from ml.compile.evaluation import Classes
 from ml.compile.layers import Scoring
 from ml.compile.literals import values_relation
 from ml.models.boosted_tree import BoostedTree
@@ -110,17 +110,12 @@ def _templates(
             return trees.classifier_scoring(pre.features, layer, classes, ensemble, udf_token)
         return trees.regression_scoring(pre.features, layer, trainer.label, ensemble, udf_token)
 
-    def evaluation(scoring: Scoring) -> dict[str, str]:
-        if classes:
-            return glm.classifier_templates(scoring, classes)
-        predicted = f"predicted_{trainer.label}"
-        return {"evaluate": regression_metrics(scoring.scored_sql(), trainer.label, predicted)}
-
     scoring = scoring_with(None)
+    evaluation = glm.evaluation_templates(scoring, classes, trainer.label)
     if len(ensemble.base_margin) != 1:
-        return scoring, evaluation(scoring), {}
+        return scoring, evaluation, {}
     fast = scoring_with(token)
-    return scoring, evaluation(scoring), udf.variants(fast, evaluation(fast))
+    return scoring, evaluation, udf.variants(fast, glm.evaluation_templates(fast, classes, trainer.label))
 
 
 def feature_importance(estimator: BoostedTree, pre: Preprocessor) -> str:

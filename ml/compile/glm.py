@@ -81,6 +81,14 @@ def probability_scoring(
     return Scoring(features, layers, [(f"predicted_{label}", predicted), (f"predicted_{label}_probs", probs)])
 
 
+def evaluation_templates(scoring: Scoring, classes: Classes | None, label: str) -> dict[str, str]:
+    """The templates that score an input and compare with its label: a classifier's
+    (classifier_templates) or a regressor's ML.EVALUATE."""
+    if classes is not None:
+        return classifier_templates(scoring, classes)
+    return {"evaluate": evaluation.regression_metrics(scoring.scored_sql(), label, f"predicted_{label}")}
+
+
 def classifier_templates(scoring: Scoring, classes: Classes) -> dict[str, str]:
     """evaluate, confusion_matrix and (binary only) roc_curve over an input."""
     scored = scoring.scored_sql()

@@ -161,8 +161,9 @@ class LocalServices:
         self.function_url = self.model_url = None
 
 
-def ensure_model(model_dir: Path) -> None:
-    """Train and export the digits CNN into ``model_dir`` unless an artifact is already there."""
+def ensure_model(model_dir: Path, epochs: int | None = None) -> None:
+    """Train and export the digits CNN into ``model_dir`` unless an artifact is already there
+    (``epochs``: training.train's default when None)."""
     if is_exported(model_dir):
         return
     command = [
@@ -174,6 +175,7 @@ def ensure_model(model_dir: Path) -> None:
         "--out",
         str(model_dir),
         "--no-progress",
+        *(["--epochs", str(epochs)] if epochs is not None else []),
     ]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     if result.returncode:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -16,7 +15,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from remote_functions.local_services import LOOPBACK, REPO_ROOT, ServiceProcess, free_port
+from remote_functions.local_services import LOOPBACK, ServiceProcess, ensure_model, free_port
 from training.data import digits_pixels
 from training.export import ExportedModel
 from training.preprocess import encode_png
@@ -26,18 +25,7 @@ from training.preprocess import encode_png
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A digits CNN trained briefly: these tests need a real model, not an accurate one."""
     out = tmp_path_factory.mktemp("model")
-    command = [
-        sys.executable,
-        "-m",
-        "training.train",
-        "--dataset",
-        "digits",
-        "--epochs",
-        "4",
-        "--out",
-        str(out),
-    ]
-    subprocess.run([*command, "--no-progress"], cwd=REPO_ROOT, check=True, capture_output=True)
+    ensure_model(out, epochs=4)
     return out
 
 

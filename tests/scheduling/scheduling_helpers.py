@@ -104,6 +104,17 @@ def query(database: str | Path, sql: str, params: list | None = None) -> list[tu
         return con.execute(sql, params or []).fetchall()
 
 
+# The executions tests fire by hand fall on this day. `schedules run-local` fires the latest due
+# time before now, so it can never fire one of them: a run on a day whose times a test hard-coded
+# would be deduplicated as "already did this execution".
+TEST_DAY = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
+
+
+def execution_at(hour: int, minute: int = 0) -> dt.datetime:
+    """A scheduled time on TEST_DAY."""
+    return TEST_DAY.replace(hour=hour, minute=minute)
+
+
 def scheduler_request(
     job: Job, schedule_time: dt.datetime, token: str = TOKEN
 ) -> tuple[dict[str, str], bytes]:

@@ -20,6 +20,7 @@ from scheduling_helpers import (
     ROOT,
     UNLABELLED,
     database,
+    execution_at,
     job,
     predictions,
     query,
@@ -32,7 +33,6 @@ from ml.scheduling.retrain import Retrainer, Trigger
 
 pytestmark = pytest.mark.slow
 SOURCE = str(ROOT / "retraining" / "main.py")
-UTC = dt.UTC
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_scheduler_request_retrains_promotes_or_keeps_and_records(
     env: dict[str, str], http_client, retrainer: Retrainer
 ) -> None:
     before = registry_view(database(env))
-    when = dt.datetime(2026, 11, 27, 2, 30, tzinfo=UTC)
+    when = execution_at(2, 30)
     headers, body = scheduler_request(job(env, "penguins-http"), when)
 
     response = http_client.post("/", headers=headers, data=body)
@@ -83,7 +83,7 @@ def test_callers_without_the_token_or_a_declared_job_are_refused(
     env: dict[str, str], http_client, retrainer: Retrainer
 ) -> None:
     recorded = len(retrainer.store.runs(limit=1000))
-    headers, body = scheduler_request(job(env, "penguins-http"), dt.datetime(2026, 1, 1, tzinfo=UTC))
+    headers, body = scheduler_request(job(env, "penguins-http"), execution_at(0))
     anonymous = {key: value for key, value in headers.items() if key != "Authorization"}
     assert http_client.post("/", headers=anonymous, data=body).status_code == 401
     assert (
@@ -146,7 +146,7 @@ def test_deterministic_failures_answer_200_failed_and_never_touch_the_champion(
         "SELECT * EXCLUDE (body_mass_g) FROM main_staging.stg_penguins__penguins",
     )
     before = registry_view(database(env))
-    headers, body = scheduler_request(job(env, name), dt.datetime(2026, 11, 27, 5, tzinfo=UTC))
+    headers, body = scheduler_request(job(env, name), execution_at(5))
     response = http_client.post("/", headers=headers, data=body)
     # 2xx: Cloud Scheduler retries every other status, and this one would fail the same way again.
     assert response.status_code == 200
@@ -168,7 +168,7 @@ def test_a_busy_warehouse_is_a_retryable_503(env: dict[str, str], http_client) -
     holder = subprocess.Popen([sys.executable, "-c", hold, str(database(env))], stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline().strip() == b"1"
-        headers, body = scheduler_request(job(env, "penguins-http"), dt.datetime(2026, 11, 27, 6, tzinfo=UTC))
+        headers, body = scheduler_request(job(env, "penguins-http"), execution_at(6))
         response = http_client.post("/", headers=headers, data=body)
     finally:
         holder.kill()

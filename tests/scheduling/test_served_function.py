@@ -5,7 +5,6 @@ SIGKILLs it mid-training."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import threading
 import time
@@ -18,6 +17,7 @@ import requests
 from scheduling_helpers import (
     MODEL,
     database,
+    execution_at,
     function_env,
     job,
     kill_tree,
@@ -31,7 +31,6 @@ from ml.scheduling.retrain import Retrainer, Trigger
 from ml.scheduling.runner import ServedFunction, served_function
 
 pytestmark = pytest.mark.slow
-UTC = dt.UTC
 SERVED_LOCK_TTL_S = 2  # short, so that the lock of the killed server expires within the test
 TRAINING_STARTS = "START sql bqml_model model"
 
@@ -84,9 +83,7 @@ def test_two_triggers_at_once_exactly_one_trains(
     barrier = threading.Barrier(2)
 
     def fire(minute: int) -> requests.Response:
-        headers, body = scheduler_request(
-            penguins, dt.datetime(2026, 11, 27, 7, minute, tzinfo=UTC), served.token
-        )
+        headers, body = scheduler_request(penguins, execution_at(7, minute), served.token)
         barrier.wait()
         return requests.post(served.url, headers=headers, data=body, timeout=300)
 
@@ -107,9 +104,7 @@ def test_sigkill_during_a_run_keeps_the_champion_and_the_next_run_recovers(
     served: ServedFunction, env: dict[str, str], retrainer: Retrainer
 ) -> None:
     before = registry_view(database(env))
-    headers, body = scheduler_request(
-        job(env, "penguins-http"), dt.datetime(2026, 11, 27, 8, tzinfo=UTC), served.token
-    )
+    headers, body = scheduler_request(job(env, "penguins-http"), execution_at(8), served.token)
     trainings = served.process.log_path.read_text().count(TRAINING_STARTS)
 
     def post() -> None:

@@ -4,7 +4,9 @@ Training: `CREATE MODEL ... boosted_tree_regressor` (NO_SPLIT, early_stop FALSE,
 exactly max_iterations rounds) vs the same XGBoost parameters on the same label-encoded matrix,
 fetched from the same DuckDB table (timed with and without that fetch). Prediction: ML.PREDICT
 (trees compiled to SQL, run by DuckDB; `sum()` of the prediction so scoring is measured, not result
-transfer) vs `Booster.inplace_predict` on the matrix already in memory. Usage:
+transfer) vs `Booster.inplace_predict` on the matrix already in memory. Two more figures bound what
+any Arrow UDF can reach: the same query with a UDF that does nothing (DuckDB's cost of handing
+2048-row vectors to Python), and `inplace_predict` called once per 2048 rows. Usage:
 
     .venv/bin/python benchmarks/bench_engine_trees.py [--rows 1000000] [--repeat 3] [--iterations 20]
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import xgboost as xgb
 
@@ -25,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine_data import NUMERIC, STRINGS, best_of, create_table
 
 from ml import Engine
+from ml.compile.trees import MARGIN_UDF
+
+VECTOR_SIZE = 2048  # rows per DuckDB vector: the most a scalar UDF receives per call
 
 
 def direct_matrix(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +43,16 @@ def direct_matrix(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarra
         columns.append(pc.index_in(table.column(name), value_set=vocabulary).to_numpy() + 1)
     return np.column_stack(columns).astype(np.float32), table.column("label").to_numpy()
 
+
+def noop_margin(tokens: pa.Array, features: pa.Array) -> pa.Array:
+    """The margin UDF's signature, no work: what remains is DuckDB's side of any Python UDF."""
+    return pa.array(np.zeros(len(features)))
+
+
+def per_vector(booster: xgb.Booster, X: np.ndarray) -> None:
+    """XGBoost called the way a UDF calls it: once per DuckDB vector."""
+    for start in range(0, len(X), VECTOR_SIZE):
+        booster.inplace_predict(X[start : start + VECTOR_SIZE], predict_type="margin")
 
 
 def main() -> None:
@@ -79,6 +95,13 @@ def main() -> None:
             args.repeat, lambda: con.execute(predict_sql).fetchall()[0]
         )
         direct_predict, predictions = best_of(args.repeat, lambda: booster.inplace_predict(X))
+        con.create_function(
+            "__bench_noop", noop_margin, ["VARCHAR", "DOUBLE[]"], "DOUBLE", type="arrow", side_effects=False
+        )
+        noop_sql = predict_sql.replace(f"{MARGIN_UDF}(", "__bench_noop(")
+        assert noop_sql != predict_sql
+        floor, _ = best_of(args.repeat, lambda: con.execute(noop_sql).fetchall())
+        batched, _ = best_of(args.repeat, lambda: per_vector(booster, X))
         # The stored pure-SQL template (nested CASE per tree): what dbt runs on a bare connection.
         template = con.execute(
             "SELECT sql_template FROM _ml.model_functions WHERE model = 'trees' AND function = 'predict'"
@@ -117,6 +140,13 @@ def main() -> None:
         f"(XGBoost counting the fetch of the rows from DuckDB: {with_fetch:.2f}x)"
     )
     print(f"pure-SQL template throughput ratio (SQL / XGBoost): {direct_predict / sql_predict:.2f}x")
+    print(f"{'the same query, a UDF that does nothing (DuckDB floor)':<58}{floor:>10.3f}")
+    print(f"{f'XGBoost inplace_predict per {VECTOR_SIZE}-row vector':<58}{batched:>10.3f}")
+    print(
+        f"ratio a UDF that does nothing reaches: {direct_predict / floor:.2f}x; one scoring with XGBoost per "
+        f"vector, were DuckDB's side and XGBoost's run one after the other: "
+        f"{direct_predict / (floor + batched):.2f}x"
+    )
 
 
 if __name__ == "__main__":

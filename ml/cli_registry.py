@@ -54,7 +54,12 @@ def add_registry_parsers(subparsers: argparse._SubParsersAction) -> None:
 
     train = command("train", "train a CREATE MODEL statement as the model's next version", run_train)
     train.add_argument("sql", nargs="?", default="-", help="the CREATE MODEL statement, or '-' for stdin")
-    command("versions", "list a model's versions, aliases and decisions", run_versions).add_argument("model")
+    command(
+        "versions",
+        "list a model's versions, aliases and decisions, and what disagrees with the warehouse "
+        "(exit status 1 when anything does)",
+        run_versions,
+    ).add_argument("model")
     promote = command(
         "promote", "score champion and challenger on a holdout; promote the better", run_promote
     )
@@ -115,12 +120,20 @@ def run_versions(args: argparse.Namespace) -> int:
         aliases = registry.aliases(model)
         decisions = registry.decisions(model)
         serving = registry.default_version(model)
+        problems = registry.problems(model)
     served = f"serves version {serving}" if serving is not None else "serves none (all trained outside)"
     print(f"{model}: {len(versions)} versions; {model} {served}")
     write_table(versions_table(versions, aliases), "table", sys.stdout)
     if decisions:
         print("decisions:")
         write_table(decisions_table(decisions), "table", sys.stdout)
+    if problems:
+        # Not an error of this command, but the on-call engineer's to look at (and a monitor's
+        # to alert on): the exit status says so.
+        print("problems:")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
     return 0
 
 

@@ -492,7 +492,11 @@ class Registry:
         registered = [row["version"] for row in self._versions(model)]
         found = []
         for version in sorted(set(self.backend.version_models(model)) - set(registered)):
-            found.append(f"model {version_name(model, version)} exists but is not a registered version")
+            found.append(
+                f"model {version_name(model, version)} exists but is not a registered version: a training "
+                "stopped before registering it. Nothing serves it; drop it once you have looked at it, "
+                f"because a dbt build on BigQuery that reaches version {version} fails to create it"
+            )
         external = {row["version"] for row in self._versions(model) if row["status"] == EXTERNAL}
         for version in registered:
             if version not in external and not self.backend.model_exists(version_name(model, version)):

@@ -122,6 +122,26 @@ def test_rollback_follows_the_promotions_back_and_keeps_the_history(database: Pa
         assert registry.problems(MODEL) == []
 
 
+def test_versions_names_a_model_left_unregistered_and_exits_1_until_it_is_dropped(database: Path) -> None:
+    train(database, TRAIN_GOOD)
+    # What a training that died between CREATE MODEL and its registry commit leaves (on BigQuery,
+    # where the two cannot share a transaction).
+    with registry_on(database) as registry:
+        registry.backend.ml_rows(TRAIN_WORSE.replace("OR REPLACE MODEL demo.m ", "MODEL demo.m__v3 "))
+    listing = ml_cli(database, "versions", "demo.m")
+    assert listing.returncode == 1, listing.stderr
+    assert "1 versions; demo.m serves version 1" in listing.stdout
+    assert (
+        "problems:\n  model demo.m__v3 exists but is not a registered version: a training stopped before "
+        "registering it." in listing.stdout
+    )
+    assert "a dbt build on BigQuery that reaches version 3 fails to create it" in listing.stdout
+
+    with registry_on(database) as registry:
+        registry.backend.ml_rows("DROP MODEL demo.m__v3")
+    assert "problems:" not in ok(ml_cli(database, "versions", "demo.m"))
+
+
 @pytest.fixture(scope="module")
 def champion_and_challenger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """v1 champion, v2 challenger; each test gets a copy."""

@@ -120,7 +120,12 @@ def setup(requested_device: str) -> DistContext:
 
 
 def teardown(ctx: DistContext) -> None:
+    """Leave the process group together, once rank 0 has exported: a rank that destroys its gloo
+    group while another still works can abort in gloo's destructor ("terminate called without an
+    active exception", seen once in CI). Only after success: after an error the other ranks may
+    never arrive, and torchrun stops them once this rank exits."""
     if ctx.distributed:
+        dist.barrier()
         dist.destroy_process_group()
 
 
@@ -295,37 +300,40 @@ def register(
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     ctx = setup(args.device)
-    try:
-        torch.manual_seed(args.seed)  # the same initial weights on every rank and every run
-        data = load_dataset(args.dataset, args.data_dir)
-        model, _ = build_model(args.dataset, num_classes=len(data.labels))
-        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
-        if ctx.is_main:
-            args.out.mkdir(parents=True, exist_ok=True)
-        if ctx.distributed:
-            dist.barrier()
-        trainer = Trainer(model, data, optimizer, ctx, args)
-        trainer.train()
-        if ctx.is_main:
-            test_accuracy = accuracy(trainer.model, data, ctx.device)
-            print(f"test accuracy {test_accuracy:.4f}", file=sys.stderr)
-            export_model(
-                trainer.model,
-                data.labels,
-                data.preprocessing,
-                args.out,
-                {
-                    "dataset": args.dataset,
-                    "epochs": args.epochs,
-                    "test_accuracy": test_accuracy,
-                    "world_size": ctx.world_size,
-                    "images_per_second": trainer.images_per_second,
-                },
-            )
-            if args.registry is not None:
-                register(args, test_accuracy, trainer.images_per_second, ctx.world_size)
-    finally:
-        teardown(ctx)
+    train_and_export(args, ctx)
+    teardown(ctx)
+
+
+def train_and_export(args: argparse.Namespace, ctx: DistContext) -> None:
+    """Train (every rank), then evaluate, export and register (rank 0)."""
+    torch.manual_seed(args.seed)  # the same initial weights on every rank and every run
+    data = load_dataset(args.dataset, args.data_dir)
+    model, _ = build_model(args.dataset, num_classes=len(data.labels))
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    if ctx.is_main:
+        args.out.mkdir(parents=True, exist_ok=True)
+    if ctx.distributed:
+        dist.barrier()
+    trainer = Trainer(model, data, optimizer, ctx, args)
+    trainer.train()
+    if ctx.is_main:
+        test_accuracy = accuracy(trainer.model, data, ctx.device)
+        print(f"test accuracy {test_accuracy:.4f}", file=sys.stderr)
+        export_model(
+            trainer.model,
+            data.labels,
+            data.preprocessing,
+            args.out,
+            {
+                "dataset": args.dataset,
+                "epochs": args.epochs,
+                "test_accuracy": test_accuracy,
+                "world_size": ctx.world_size,
+                "images_per_second": trainer.images_per_second,
+            },
+        )
+        if args.registry is not None:
+            register(args, test_accuracy, trainer.images_per_second, ctx.world_size)
 
 
 if __name__ == "__main__":

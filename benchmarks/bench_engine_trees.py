@@ -3,8 +3,10 @@
 Training: `CREATE MODEL ... boosted_tree_regressor` (NO_SPLIT, early_stop FALSE, so both sides grow
 exactly max_iterations rounds) vs the same XGBoost parameters on the same label-encoded matrix,
 fetched from the same DuckDB table (timed with and without that fetch). Prediction: ML.PREDICT
-(trees compiled to SQL, run by DuckDB; `sum()` of the prediction so scoring is measured, not result
-transfer) vs `Booster.inplace_predict` on the matrix already in memory. Two more figures bound what
+(the Engine's `predict_udf` template: features encoded in DuckDB SQL, the margin from the booster in
+the `__ml_tree_margin` Arrow UDF; `sum()` of the prediction so scoring is measured, not result
+transfer) vs `Booster.inplace_predict` on the matrix already in memory, and the stored pure-SQL
+template (trees as nested CASE, run by DuckDB). Two more figures bound what
 any Arrow UDF can reach: the same query with a UDF that does nothing (DuckDB's cost of handing
 2048-row vectors to Python), and `inplace_predict` called once per 2048 rows. Usage:
 

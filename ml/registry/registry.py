@@ -149,7 +149,8 @@ class Registry:
         """The version an alias or number pins; with neither, the one the unversioned name serves."""
         if alias is not None and version is not None:
             raise MLError("Pin a model by alias or by version, not both")
-        known = [row["version"] for row in self.versions(model)]
+        rows = self.versions(model)
+        known = [row["version"] for row in rows]
         if version is not None:
             if version not in known:
                 raise MLError(f"Not found: version {version} of model {model} (versions: {_list(known)})")
@@ -159,7 +160,7 @@ class Registry:
             if alias not in aliases:
                 raise MLError(f"Not found: alias {alias!r} of model {model} (aliases: {_list(aliases)})")
             return aliases[alias]
-        default = self.default_version(model)
+        default = _serving_version(rows, aliases)
         if default is None:
             raise MLError(
                 f"Model {model} has only externally trained versions ({_list(known)}): nothing serves it "
@@ -168,24 +169,8 @@ class Registry:
         return default
 
     def default_version(self, model: ModelName) -> int | None:
-        """The version the unversioned name serves: the champion, or the newest version trained in
-        the warehouse while there is none; None when every version was trained outside it."""
-        aliases = self.aliases(model)
-        if CHAMPION in aliases:
-            return aliases[CHAMPION]
-        in_warehouse = [row["version"] for row in self._versions(model) if row["status"] != EXTERNAL]
-        return in_warehouse[-1] if in_warehouse else None
-
-    def _require_in_warehouse(self, model: ModelName, version: int, action: str) -> None:
-        """Refuse to score or serve a version that has no warehouse model (status external)."""
-        row = next((r for r in self._versions(model) if r["version"] == version), None)
-        if row is not None and row["status"] == EXTERNAL:
-            options = json.loads(row["options"] or "{}")
-            raise MLError(
-                f"Version {version} of {model} was trained outside the warehouse (artifact "
-                f"{options.get('artifact_uri')}): it has no model to ML.EVALUATE or ML.PREDICT, "
-                f"so it cannot {action}"
-            )
+        """The version the unversioned name serves (see _serving_version)."""
+        return _serving_version(self._versions(model), self.aliases(model))
 
     # Changes ----------------------------------------------------------------------------------
 
@@ -394,10 +379,10 @@ class Registry:
         self, model: ModelName, versions: list[int], holdout: ModelName, metric: str
     ) -> None:
         """Refuse before scoring: a holdout without a label column, a metric a version lacks."""
-        for version in versions:
-            self._require_in_warehouse(model, version, "be promoted")
-        columns = {c.lower() for c in self.backend.columns(holdout)}
         by_version = {row["version"]: row for row in self._versions(model)}
+        for version in versions:
+            _refuse_external(model, by_version[version], "be promoted")
+        columns = {c.lower() for c in self.backend.columns(holdout)}
         for version in versions:
             info = self.backend.model_info(version_name(model, version))
             label = info.get("label_column")
@@ -473,7 +458,8 @@ class Registry:
             self.resolve(model, version=version)
             before = self.aliases(model).get(alias)
             if alias == CHAMPION:
-                self._require_in_warehouse(model, version, "be champion")
+                row = next(r for r in self._versions(model) if r["version"] == version)
+                _refuse_external(model, row, "be champion")
                 self._move_champion(model, before, version)
             else:
                 self._set_alias(model, alias, version)
@@ -489,7 +475,9 @@ class Registry:
 
     def problems(self, model: ModelName) -> list[str]:
         """What is inconsistent between the registry and the warehouse (empty when all is well)."""
-        registered = [row["version"] for row in self._versions(model)]
+        rows = self._versions(model)
+        registered = [row["version"] for row in rows]
+        external = {row["version"] for row in rows if row["status"] == EXTERNAL}
         found = []
         for version in sorted(set(self.backend.version_models(model)) - set(registered)):
             found.append(
@@ -497,7 +485,6 @@ class Registry:
                 "stopped before registering it. Nothing serves it; drop it once you have looked at it, "
                 f"because a dbt build on BigQuery that reaches version {version} fails to create it"
             )
-        external = {row["version"] for row in self._versions(model) if row["status"] == EXTERNAL}
         for version in registered:
             if version not in external and not self.backend.model_exists(version_name(model, version)):
                 found.append(f"registered version {version} has no model {version_name(model, version)}")
@@ -510,6 +497,26 @@ class Registry:
             if serving != expected:
                 found.append(f"{model} serves version {serving}, expected {expected}")
         return found
+
+
+def _serving_version(rows: list[dict[str, Any]], aliases: dict[str, int]) -> int | None:
+    """The version the unversioned name serves: the champion, or the newest version trained in the
+    warehouse while there is none; None when every version was trained outside it."""
+    if CHAMPION in aliases:
+        return aliases[CHAMPION]
+    in_warehouse = [row["version"] for row in rows if row["status"] != EXTERNAL]
+    return in_warehouse[-1] if in_warehouse else None
+
+
+def _refuse_external(model: ModelName, row: dict[str, Any], action: str) -> None:
+    """Refuse to score or serve a version that has no warehouse model (status external)."""
+    if row["status"] == EXTERNAL:
+        options = json.loads(row["options"] or "{}")
+        raise MLError(
+            f"Version {row['version']} of {model} was trained outside the warehouse (artifact "
+            f"{options.get('artifact_uri')}): it has no model to ML.EVALUATE or ML.PREDICT, "
+            f"so it cannot {action}"
+        )
 
 
 def scoring_query(models: dict[str, str], holdout: str, metric: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from pyspark.sql import SparkSession
 
 from spark.run_local import QUIET_CONF
 
+# The registry tests' helpers (`python -m ml` in a subprocess), shared rather than copied; pytest
+# puts tests/registry on sys.path only when it collects a test there.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_TITANIC = ROOT.parent / "shared" / "data" / "titanic"
 # The dbt seed once it exists; until then the same raw file it is made from.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from registry_helpers import ml_cli
 
 from ml.errors import MLError
 from ml.registry import EXTERNAL, Registry, parse_model
@@ -41,17 +42,6 @@ def versions(database: Path) -> list[tuple]:
             "SELECT version, status, ddl, options, eval_metrics, triggered_by "
             "FROM ml_registry.model_versions ORDER BY version"
         ).fetchall()
-
-
-def ml_cli(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command, *rest = args
-    return subprocess.run(
-        [sys.executable, "-m", "ml", command, "--database", str(database), *rest],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=120,
-    )
 
 
 def test_a_run_is_the_next_external_version_with_its_artifact_and_metrics(tmp_path: Path) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from cnn_helpers import run_training
+
+# The registry tests' helpers (`python -m ml` in a subprocess), shared rather than copied; pytest
+# puts tests/registry on sys.path only when it collects a test there.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 
 
 @pytest.fixture(scope="session")

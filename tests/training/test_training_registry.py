@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-from cnn_helpers import REPO_ROOT, run_training
+from cnn_helpers import run_training
+from registry_helpers import ml_cli
 
 
 def test_a_registered_run_is_a_version_the_registry_lists(tmp_path: Path) -> None:
@@ -33,13 +32,7 @@ def test_a_registered_run_is_a_version_the_registry_lists(tmp_path: Path) -> Non
     assert metrics["world_size"] == 1 and 0.0 < metrics["test_accuracy"] <= 1.0
     assert metrics["images_per_second"] > 0
 
-    listed = subprocess.run(
-        [sys.executable, "-m", "ml", "versions", "side_jobs.cnn_digits", "--database", str(database)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    listed = ml_cli(database, "versions", "side_jobs.cnn_digits")
     assert listed.returncode == 0, listed.stderr
     assert "1 versions" in listed.stdout and str(out.resolve()) in listed.stdout
     assert "test_accuracy" in listed.stdout

@@ -35,7 +35,7 @@
             {%- do exceptions.raise_compiler_error("ML." ~ function | upper ~ " of " ~ model ~ " runs in the local engine's Arrow UDFs, which this dbt connection does not have: enable the ml.dbt_plugin plugin in profiles.yml (and leave var ml_local_udfs true)") -%}
         {%- endif -%}
     {%- endif -%}
-{%- set roc_thresholds = 'NULL' -%}
+    {%- set roc_thresholds = 'NULL' -%}
     {%- if thresholds is not none -%}
         {%- if input is none or '__ML_ROC_THRESHOLDS__' not in template -%}
             {%- do exceptions.raise_compiler_error("ML.ROC_CURVE thresholds of " ~ model ~ ": the local engine applies them to an input relation only, with a model trained by an engine that has them (retrain it with --full-refresh otherwise)") -%}

@@ -4,6 +4,8 @@ builds (fixtures chained in order) so the expensive first build is paid once."""
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt_project_helpers import DbtRun, run_dbt
+
+from ml import Engine
 
 pytestmark = pytest.mark.slow
 
@@ -169,6 +173,54 @@ def test_first_build_passes_every_node_and_test(first_build: DbtRun) -> None:
     for node, message in ml_messages(first_build).items():
         assert message.startswith("trained (first build) in "), (node, message)
     assert "penguins_body_mass: trained (first build)" in first_build.output
+
+
+# ML.EVALUATE of each demo model recorded before the model-type catalog moved the engine's code:
+# the refactoring must not change a single figure.
+RECORDED_METRICS = Path(__file__).with_name("demo_model_metrics.json")
+EVALUATION_INPUTS = {
+    "penguins": "main_staging.stg_penguins__penguins",
+    "titanic": "main_staging.stg_titanic__passengers",
+}
+
+
+def demo_model_metrics(project: Path, models: list[str]) -> dict[str, dict[str, list[dict]]]:
+    """ML.EVALUATE of each model, without input ('training') and on its staging table ('holdout')."""
+    found: dict[str, dict[str, list[dict]]] = {}
+    with duckdb.connect(str(project / "build" / "analytics_ml.duckdb"), read_only=True) as con:
+        engine = Engine(con)
+        for model in models:
+            forms = {"training": f"SELECT * FROM ML.EVALUATE(MODEL main_ml.{model})"}
+            table = next((t for prefix, t in EVALUATION_INPUTS.items() if model.startswith(prefix)), None)
+            has_input = con.execute(
+                "SELECT count(*) FROM _ml.model_functions "
+                "WHERE model = ? AND function = 'evaluate' AND has_input", [model]
+            ).fetchall()[0][0]
+            if table and has_input:
+                forms["holdout"] = f"SELECT * FROM ML.EVALUATE(MODEL main_ml.{model}, TABLE {table})"
+            found[model] = {form: engine.execute(sql).to_pylist() for form, sql in forms.items()}
+    return found
+
+
+def same_figure(recorded: object, now: object) -> bool:
+    if isinstance(recorded, float) and isinstance(now, float):
+        return math.isclose(recorded, now, rel_tol=1e-12, abs_tol=1e-12)
+    return recorded == now
+
+
+def test_demo_models_evaluate_as_recorded_before_the_catalog(
+    dbt_project_copy: Path, first_build: DbtRun,
+) -> None:
+    recorded = json.loads(RECORDED_METRICS.read_text())["metrics"]
+    now = demo_model_metrics(dbt_project_copy, sorted(recorded))
+    assert {m: sorted(forms) for m, forms in now.items()} == {m: sorted(f) for m, f in recorded.items()}
+    for model, forms in recorded.items():
+        for form, rows in forms.items():
+            assert len(now[model][form]) == len(rows), (model, form)
+            for old, new in zip(rows, now[model][form], strict=True):
+                assert old.keys() == new.keys(), (model, form)
+                differ = {k: (old[k], new[k]) for k in old if not same_figure(old[k], new[k])}
+                assert not differ, (model, form, differ)
 
 
 def test_models_are_really_trained_and_used_inside_duckdb(

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine_data import create_table
 
 from ml import Engine
-from ml.compile.literals import float_literal, sql_literal
+from ml.literals import float_literal, sql_literal
 from ml.names import quote_ident
 
 TRAINING_ROWS = 200_000

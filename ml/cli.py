@@ -7,15 +7,14 @@ a `add_<name>_parser(subparsers)` that sets `func` on its parser.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
+from ml import dbt_contract
+from ml.cli_output import write_table
 from ml.cli_registry import add_registry_parsers
 from ml.engine import Engine
 from ml.errors import MLError
@@ -43,6 +42,28 @@ def run_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_dbt_contract_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dbt-contract",
+        help="write the contract the dbt macros read from the engine (model types, options, registry, UDFs)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, default=dbt_contract.CONTRACT_FILE, help="macros file to write")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file is stale")
+    parser.set_defaults(func=run_dbt_contract)
+
+
+def run_dbt_contract(args: argparse.Namespace) -> int:
+    if args.check:
+        stale = dbt_contract.is_stale(args.out)
+        print(f"{args.out} is {'stale: run python -m ml dbt-contract' if stale else 'up to date'}")
+        return 1 if stale else 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(dbt_contract.render())
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description="Local BigQuery ML engine on DuckDB")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_registry_parsers(subparsers)
     add_schedules_parser(subparsers)
     add_runs_parser(subparsers)
+    add_dbt_contract_parser(subparsers)
     return parser
 
 
@@ -61,36 +83,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"Error: {message}", file=sys.stderr)
         return 1
-
-
-def _cell(value: Any) -> str:
-    """Scalars as text; ARRAY / STRUCT values as JSON, the way BigQuery's CLI shows them."""
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def write_table(table: pa.Table, fmt: str, out: TextIO) -> None:
-    """Print an Arrow table as an aligned text table, CSV, or JSON records."""
-    rows = table.to_pylist()
-    if fmt == "json":
-        json.dump(rows, out, default=str, indent=2)
-        out.write("\n")
-        return
-    header = table.column_names
-    cells = [[_cell(row[name]) for name in header] for row in rows]
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(cells)
-        return
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
-    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    out.write(line + "\n")
-    out.write("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |\n")
-    out.write(line + "\n")
-    for row in cells:
-        out.write("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |\n")
-    out.write(line + "\n")

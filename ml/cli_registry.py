@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ml.cli_output import write_table
 from ml.registry import CHAMPION, EXTERNAL, Registry, parse_model
 from ml.registry.local import DEFAULT_DATABASE, LocalBackend, connect
 from ml.registry.registry import aliases_of, format_number
@@ -112,8 +113,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_versions(args: argparse.Namespace) -> int:
-    from ml.cli import write_table
-
     model = parse_model(args.model)
     with open_registry(args) as registry:
         versions = registry.versions(model)

@@ -1,5 +1,5 @@
 """dbt-duckdb plugin: the local engine's version as SQL, `ml_engine_version() -> VARCHAR`, and the
-engine's Arrow UDFs (ml/udf.py) on dbt's connection.
+engine's Arrow UDFs (ml/engine/udfs.py) on dbt's connection.
 
 Enabled in ``profiles.yml`` under the local output::
 
@@ -22,7 +22,7 @@ import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb.sqltypes import VARCHAR
 
-from ml import udf
+from ml.engine import udfs
 from ml.version import ENGINE_VERSION
 
 
@@ -36,4 +36,4 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
         conn.create_function("ml_engine_version", engine_version, [], VARCHAR, side_effects=False)
-        udf.register(conn)
+        udfs.register(conn)

@@ -23,7 +23,7 @@
     {%- if not var('ml_registry_lookup', true) -%}
         {%- do exceptions.raise_compiler_error("ml_* call on " ~ name ~ ": alias= / version= need the registry, and var ml_registry_lookup is false") -%}
     {%- endif -%}
-    {%- set registry = api.Relation.create(database=model.database, schema='ml_registry', identifier='model_versions') -%}
+    {%- set registry = analytics_ml._ml_registry_relation(model.database, 'model_versions') -%}
     {%- if version is not none -%}
         {%- if not (version is number and version == version | int and version > 0) -%}
             {%- do exceptions.raise_compiler_error("ml_* call on " ~ name ~ ": version must be a positive integer, got " ~ version) -%}
@@ -31,11 +31,11 @@
         {%- set pinned = 'version = ' ~ version | int -%}
         {%- set found_in = registry -%}
     {%- else -%}
-        {%- if not modules.re.match('^[a-z][a-z0-9_-]{0,62}$', alias | string) -%}
+        {%- if not modules.re.match(analytics_ml._ml_contract().registry.alias_pattern, alias | string) -%}
             {%- do exceptions.raise_compiler_error("ml_* call on " ~ name ~ ": invalid alias '" ~ alias ~ "'") -%}
         {%- endif -%}
         {%- set pinned = "alias = '" ~ alias ~ "'" -%}
-        {%- set found_in = registry.incorporate(path={'identifier': 'model_aliases'}) -%}
+        {%- set found_in = analytics_ml._ml_registry_relation(model.database, 'model_aliases') -%}
     {%- endif -%}
     {%- set rows = run_query("select version from " ~ found_in ~ " where model = '" ~ name ~ "' and " ~ pinned).rows -%}
     {%- if rows | length == 0 -%}
@@ -53,7 +53,7 @@
     {%- if target.type != 'bigquery' or not var('ml_registry_lookup', true) -%}
         {{ return(model) }}
     {%- endif -%}
-    {%- if adapter.get_relation(database=model.database, schema='ml_registry', identifier='model_aliases') is none -%}
+    {%- if adapter.get_relation(database=model.database, schema=analytics_ml._ml_contract().registry.schema, identifier='model_aliases') is none -%}
         {{ return(model) }}
     {%- endif -%}
     {%- set version = run_query(analytics_ml._ml_serving_version_sql(model)).columns[0].values()[0] -%}

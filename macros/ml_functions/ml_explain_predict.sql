@@ -20,5 +20,5 @@
     ml.dbt_plugin plugin). -#}
 {% macro duckdb__ml_explain_predict(model, input, top_k_features=5, threshold=none) %}
     {%- set call = analytics_ml._ml_duckdb_call('explain_predict', model, input, threshold) -%}
-    {{ return(call | replace('__ML_TOP_K__', top_k_features | string)) }}
+    {{ return(call | replace(analytics_ml._ml_contract().placeholders.top_k, top_k_features | string)) }}
 {% endmacro %}

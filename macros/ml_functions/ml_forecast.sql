@@ -24,6 +24,7 @@
     for the requested level in SQL (placeholders: docs/engine-contract.md). -#}
 {% macro duckdb__ml_forecast(model, horizon=none, confidence_level=none) %}
     {%- set call = analytics_ml._ml_duckdb_call('forecast', model) -%}
-    {%- set call = call | replace('__ML_HORIZON__', (3 if horizon is none else horizon | int) | string) -%}
-    {{ return(call | replace('__ML_CONFIDENCE_LEVEL__', (0.95 if confidence_level is none else confidence_level) | string)) }}
+    {%- set placeholders = analytics_ml._ml_contract().placeholders -%}
+    {%- set call = call | replace(placeholders.horizon, (3 if horizon is none else horizon | int) | string) -%}
+    {{ return(call | replace(placeholders.confidence_level, (0.95 if confidence_level is none else confidence_level) | string)) }}
 {% endmacro %}

@@ -1,28 +1,18 @@
 {#- The model registry (ml/registry) as the bigquery target's dbt build keeps it.
 
-    dbt's Jinja cannot import Python and dbt-bigquery runs no local Python, so the registry's
-    naming and DDL are mirrored here from ml/registry (schema.py: the tables; ddl.py:
-    version_name / versioned_ddl; bigquery.py: vertex_options); tests/registry/
-    test_registry_dbt_bigquery.py renders both and fails when they drift apart. -#}
+    dbt's Jinja cannot import Python and dbt-bigquery runs no local Python: the registry's tables
+    and name patterns come from the generated contract (_ml_contract, ml/dbt_contract.py), and
+    its DDL is mirrored here from ml/registry (ddl.py: version_name / versioned_ddl; bigquery.py:
+    vertex_options); tests/registry/test_registry_dbt_bigquery.py renders both and fails when
+    they drift apart. -#}
 
-{#- ml/registry/schema.py SCHEMA and TABLES["model_versions"], TABLES["model_aliases"] (BigQuery types). -#}
+{#- ml/registry/schema.py's tables with their BigQuery types, from the generated contract. -#}
 {% macro _ml_registry_tables() %}
-    {{ return({
-        'model_versions': [
-            ('model', 'STRING'), ('version', 'INT64'), ('created_at', 'TIMESTAMP'), ('ddl', 'STRING'),
-            ('options', 'STRING'), ('data_fingerprint', 'STRING'), ('eval_metrics', 'STRING'),
-            ('triggered_by', 'STRING'), ('status', 'STRING')],
-        'model_aliases': [('model', 'STRING'), ('alias', 'STRING'), ('version', 'INT64'), ('updated_at', 'TIMESTAMP')],
-        'promotion_decisions': [
-            ('model', 'STRING'), ('decided_at', 'TIMESTAMP'), ('action', 'STRING'), ('alias', 'STRING'),
-            ('metric', 'STRING'), ('holdout', 'STRING'), ('holdout_fingerprint', 'STRING'), ('min_gain', 'FLOAT64'),
-            ('champion_version', 'INT64'), ('challenger_version', 'INT64'), ('champion_score', 'FLOAT64'),
-            ('challenger_score', 'FLOAT64'), ('decision', 'STRING'), ('triggered_by', 'STRING')],
-    }) }}
+    {{ return(analytics_ml._ml_contract().registry.tables) }}
 {% endmacro %}
 
 {% macro _ml_registry_relation(database, table) %}
-    {{ return(api.Relation.create(database=database, schema='ml_registry', identifier=table, type='table')) }}
+    {{ return(api.Relation.create(database=database, schema=analytics_ml._ml_contract().registry.schema, identifier=table, type='table')) }}
 {% endmacro %}
 
 {#- schema.create_statements("bigquery", ...) without its CREATE SCHEMA: the dataset is made by
@@ -93,7 +83,7 @@
         {{ return(options) }}
     {%- endif -%}
     {%- set model_id = (relation.schema ~ '_' ~ relation.identifier) | lower -%}
-    {%- if 'vertex_ai_model_id' not in options and not modules.re.match('^[a-z][a-z0-9_-]{0,127}$', model_id) -%}
+    {%- if 'vertex_ai_model_id' not in options and not modules.re.match(analytics_ml._ml_contract().registry.vertex_model_id_pattern, model_id) -%}
         {%- do exceptions.raise_compiler_error("bqml_model '" ~ relation.identifier ~ "': " ~ model_id ~ " is not a valid Vertex AI model ID: set vertex_ai_model_id") -%}
     {%- endif -%}
     {%- set aliases = options.get('vertex_ai_model_version_aliases') or [] -%}

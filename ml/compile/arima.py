@@ -1,9 +1,9 @@
-"""arima_plus as SQL: ML.FORECAST reads the forecasts stored at training (point forecast and
+"""Time-series forecasts as SQL: ML.FORECAST reads the forecasts stored at training (point forecast and
 standard error per step) and computes the intervals for the caller's confidence_level in SQL;
 ML.ARIMA_EVALUATE is a constant relation.
 
-Placeholders (replaced textually, like `__ML_THRESHOLD__`): `__ML_HORIZON__` (an integer literal)
-and `__ML_CONFIDENCE_LEVEL__` (a DOUBLE literal).
+Placeholders (ml.compile.placeholders): HORIZON (an integer literal) and CONFIDENCE_LEVEL (a
+DOUBLE literal).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from ml.compile.literals import float_literal, sql_literal, values_relation
+from ml.compile.placeholders import CONFIDENCE_LEVEL, HORIZON
 from ml.errors import MLError
+from ml.literals import float_literal, sql_literal, values_relation
 from ml.names import quote_ident, quote_string
 
-HORIZON = "__ML_HORIZON__"
-CONFIDENCE_LEVEL = "__ML_CONFIDENCE_LEVEL__"
 DEFAULT_HORIZON = 3
 DEFAULT_CONFIDENCE_LEVEL = 0.95
 

@@ -1,4 +1,4 @@
-"""dnn_classifier / dnn_regressor as SQL: a small fully connected network is matrix arithmetic, so
+"""Deep neural networks as SQL: a small fully connected network is matrix arithmetic, so
 each layer is one nested SELECT of unrolled weighted sums; the first layer reads each categorical
 feature's weights by category index. That pure-SQL form runs on any DuckDB connection. With a
 token, the network runs in the forward UDF (ml/udf.py) instead, several times faster; either way
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ml.compile.layers import FeatureLayer
-from ml.compile.literals import float_literal, sql_literal
-from ml.preprocessing import Preprocessor, categorical_case
+from ml.literals import float_literal, sql_literal
+from ml.preprocessing.automatic import Preprocessor, categorical_case
 
 if TYPE_CHECKING:
-    from ml.models.dnn import DNN  # torch: imported only where a network trains or runs
+    from ml.estimators.dnn import DNN  # torch: imported only where a network trains or runs
 
 Layer = list[tuple[str, str]]
 FORWARD_UDF = "__ml_dnn_forward"

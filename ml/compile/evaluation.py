@@ -1,7 +1,7 @@
 """Evaluation templates in SQL: metrics, confusion matrix and ROC curve over a scored relation.
 
 Each function takes the scored relation (a predict template keeping its internal columns) and SQL
-expressions over it; the result reads `__ML_INPUT__` through it and returns BigQuery's columns.
+expressions over it; the result reads the template's input through it and returns BigQuery's columns.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ml.compile.layers import ROC_THRESHOLDS
-from ml.compile.literals import float_literal, typed_literal, values_relation
+from ml.compile.placeholders import ROC_THRESHOLDS
+from ml.literals import float_literal, typed_literal, values_relation
 from ml.names import quote_ident
 
 ROC_QUANTILES = 100
@@ -137,7 +137,7 @@ def confusion_matrix(scored: str, classes: Classes, predicted: str, probs: Seque
 
 
 def roc_curve(scored: str, classes: Classes, positive_prob: str) -> str:
-    """ML.ROC_CURVE of a binary classifier, at the caller's thresholds (`__ML_ROC_THRESHOLDS__`) or,
+    """ML.ROC_CURVE of a binary classifier, at the caller's thresholds (ROC_THRESHOLDS) or,
     when that is NULL, at percentiles of the positive-class probability."""
     quantiles = ", ".join(float_literal(q / ROC_QUANTILES) for q in range(ROC_QUANTILES + 1))
     return f"""WITH __ml_rows AS (SELECT {quote_ident(classes.label)} = {classes.literal(1)} AS __ml_y,

@@ -9,7 +9,7 @@ exact methods here).
   categorical one w[category] - sum_c w[c] * freq(c); the baseline is the prediction at the
   training means (category frequencies), so the sum is exact by construction.
 - Trees: tree SHAP (XGBoost's `pred_contribs`, exact for trees), computed by a vectorised Arrow
-  UDF (ml/explain.py) over the encoded features; the baseline is XGBoost's bias term.
+  UDF over the encoded features; the baseline is XGBoost's bias term.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import numpy as np
 
 from ml.compile.evaluation import Classes
 from ml.compile.layers import Scoring
-from ml.compile.literals import float_literal, sql_literal, values_relation
+from ml.compile.placeholders import THRESHOLD, TOP_K
 from ml.errors import MLError
-from ml.preprocessing import Preprocessor, categorical_case
+from ml.literals import float_literal, sql_literal
+from ml.preprocessing.automatic import Preprocessor, categorical_case
 
-TOP_K = "__ML_TOP_K__"
-UDF = "__ml_tree_shap"
+SHAP_UDF = "__ml_tree_shap"
 DEFAULT_TOP_K = 5
 ATTRIBUTION = "STRUCT(feature VARCHAR, attribution DOUBLE)[]"
 
@@ -114,7 +114,7 @@ def glm_explain(
     coef: np.ndarray,
     intercept: np.ndarray | float,
 ) -> str:
-    """ML.EXPLAIN_PREDICT of linear_reg / logistic_reg (exact)."""
+    """ML.EXPLAIN_PREDICT of a linear or logistic regression (exact)."""
     names = [f.name for f in pre.features]
     refs = scoring.features.refs
     if classes is None or len(classes.values) == 2:
@@ -153,7 +153,7 @@ def tree_explain(scoring: Scoring, feature_names: Sequence[str], classes: Classe
     encoded = ", ".join(f"__ml_x{j}" for j in range(len(feature_names)))
     shap = Scoring(
         scoring.features,
-        [*scoring.layers, [("__ml_shap", f"{UDF}({sql_literal(token)}, [{encoded}])")]],
+        [*scoring.layers, [("__ml_shap", f"{SHAP_UDF}({sql_literal(token)}, [{encoded}])")]],
         scoring.outputs,
     )
     sign, offset, value = "", "0", "__ml_m0"
@@ -182,7 +182,7 @@ def predicted_index(classes: Classes) -> str:
     """SQL: the index of the predicted class, from the probability columns `__ml_p<k>`."""
     k = len(classes.values)
     if k == 2:
-        return "CASE WHEN __ml_p1 > __ML_THRESHOLD__ THEN 1 ELSE 0 END"
+        return f"CASE WHEN __ml_p1 > {THRESHOLD} THEN 1 ELSE 0 END"
     best = f"greatest({', '.join(f'__ml_p{c}' for c in range(k))})"
     return f"CASE {best} " + " ".join(f"WHEN __ml_p{c} THEN {c}" for c in range(k)) + " END"
 
@@ -190,23 +190,5 @@ def predicted_index(classes: Classes) -> str:
 def probability_of_predicted(classes: Classes) -> str:
     k = len(classes.values)
     if k == 2:
-        return "CASE WHEN __ml_p1 > __ML_THRESHOLD__ THEN __ml_p1 ELSE __ml_p0 END"
+        return f"CASE WHEN __ml_p1 > {THRESHOLD} THEN __ml_p1 ELSE __ml_p0 END"
     return f"greatest({', '.join(f'__ml_p{c}' for c in range(k))})"
-
-
-def global_explain(
-    rows: Sequence[tuple[str, float]], class_rows: Sequence[tuple[str, str, float]] | None
-) -> dict[str, str]:
-    """ML.GLOBAL_EXPLAIN relations: mean |attribution| per feature (and per class), descending."""
-    templates = {
-        "global_explain": values_relation([("feature", "VARCHAR"), ("attribution", "DOUBLE")], rows)
-        + " ORDER BY attribution DESC"
-    }
-    if class_rows is not None:
-        templates["global_explain_class_level"] = (
-            values_relation(
-                [("class_label", "VARCHAR"), ("feature", "VARCHAR"), ("attribution", "DOUBLE")], class_rows
-            )
-            + " ORDER BY class_label, attribution DESC"
-        )
-    return templates

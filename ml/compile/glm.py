@@ -1,4 +1,4 @@
-"""linear_reg and logistic_reg as SQL: the linear predictor is plain arithmetic over raw columns,
+"""Linear and logistic regression as SQL: the linear predictor is plain arithmetic over raw columns,
 with the standardization folded into the weights (w / stddev, intercept minus w * mean / stddev)."""
 
 from __future__ import annotations
@@ -7,10 +7,11 @@ import numpy as np
 
 from ml.compile import evaluation
 from ml.compile.evaluation import Classes
-from ml.compile.layers import THRESHOLD, FeatureLayer, Scoring
-from ml.compile.literals import float_literal
+from ml.compile.layers import FeatureLayer, Scoring
+from ml.compile.placeholders import THRESHOLD
+from ml.literals import float_literal
 from ml.names import quote_ident
-from ml.preprocessing import Preprocessor, categorical_case
+from ml.preprocessing.automatic import Preprocessor, categorical_case
 
 
 def linear_sql(pre: Preprocessor, refs: dict[str, str], coef: np.ndarray, intercept: float) -> str:
@@ -33,7 +34,7 @@ def linear_sql(pre: Preprocessor, refs: dict[str, str], coef: np.ndarray, interc
 def regression_scoring(
     pre: Preprocessor, features: FeatureLayer, label: str, coef: np.ndarray, intercept: float
 ) -> Scoring:
-    """ML.PREDICT of linear_reg: predicted_<label>."""
+    """ML.PREDICT of a linear regression: predicted_<label>."""
     return Scoring(features, [], [(f"predicted_{label}", linear_sql(pre, features.refs, coef, intercept))])
 
 
@@ -44,7 +45,7 @@ def classifier_scoring(
     coef: np.ndarray,
     intercept: np.ndarray | float,
 ) -> Scoring:
-    """ML.PREDICT of logistic_reg: predicted_<label> and predicted_<label>_probs."""
+    """ML.PREDICT of a logistic regression: predicted_<label> and predicted_<label>_probs."""
     if len(classes.values) == 2:
         margins = [linear_sql(pre, features.refs, coef, float(intercept))]
     else:

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ml.compile.literals import values_relation
-from ml.models import KMeans
-from ml.models.optim import Iteration
-from ml.preprocessing import CategoricalFeature, NumericFeature, Preprocessor
+from ml.estimators.kmeans import KMeans
+from ml.estimators.optim import Iteration
+from ml.literals import values_relation
+from ml.preprocessing.automatic import CategoricalFeature, NumericFeature, Preprocessor
 
 CATEGORY_WEIGHTS = "STRUCT(category VARCHAR, weight DOUBLE)[]"
 CLUSTER_INFO = "STRUCT(centroid_id BIGINT, cluster_radius DOUBLE, cluster_size BIGINT)[]"

@@ -1,4 +1,4 @@
-"""kmeans as SQL: distances to every centroid over the processed features, then the nearest."""
+"""k-means as SQL: distances to every centroid over the processed features, then the nearest."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 
 from ml.compile import evaluation
 from ml.compile.layers import FeatureLayer, Scoring
-from ml.compile.literals import float_literal
-from ml.models import KMeans
-from ml.preprocessing import Preprocessor, categorical_case
+from ml.estimators.kmeans import KMeans
+from ml.literals import float_literal
+from ml.preprocessing.automatic import Preprocessor, categorical_case
 
 
 def _distance_sql(pre: Preprocessor, refs: dict[str, str], centroid: np.ndarray, cosine: bool) -> str:
@@ -38,7 +38,7 @@ def _distance_sql(pre: Preprocessor, refs: dict[str, str], centroid: np.ndarray,
 
 
 def kmeans_scoring(pre: Preprocessor, features: FeatureLayer, model: KMeans) -> Scoring:
-    """ML.PREDICT of kmeans: CENTROID_ID and NEAREST_CENTROIDS_DISTANCE (all centroids, nearest first)."""
+    """ML.PREDICT of k-means: CENTROID_ID and NEAREST_CENTROIDS_DISTANCE (all centroids, nearest first)."""
     processed = [(f"__ml_x{j}", pre.numeric_sql(f, features.refs[f.name])) for j, f in enumerate(pre.numeric)]
     cosine = model.distance_type == "COSINE"
     distances = [

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ml.compile.placeholders import INPUT
 from ml.names import quote_ident
-
-INPUT = "__ML_INPUT__"
-THRESHOLD = "__ML_THRESHOLD__"
-# ML.ROC_CURVE's thresholds: a list literal of numbers, or NULL for BigQuery's default percentiles.
-ROC_THRESHOLDS = "__ML_ROC_THRESHOLDS__"
+from ml.preprocessing.expansion import FeatureExpansion
 
 
 @dataclass
@@ -33,6 +30,23 @@ class FeatureLayer:
         )
         refs = {name: quote_ident(alias) for (name, _), alias in zip(transform, internal, strict=True)}
         return cls(f"SELECT __ml_src.*, {columns} FROM {INPUT} AS __ml_src", refs, internal)
+
+    def expanded(self, expansion: FeatureExpansion) -> FeatureLayer:
+        """This layer with the expansion's computed columns (TIMESTAMP parts, STRUCT fields,
+        multi-hot indicators) appended as internal columns, so they cannot clash with input
+        columns of the same name (`<ts>` included)."""
+        computed = expansion.select_list(self.refs)
+        if not computed:
+            return self
+        aliases = [f"__ml_fx{i}" for i in range(len(computed))]
+        columns = ", ".join(
+            f"{sql} AS {quote_ident(a)}" for (_, sql), a in zip(computed, aliases, strict=True)
+        )
+        refs = {c.name: self.refs[c.column] for c in expansion.columns if c.is_identity}
+        refs.update({name: quote_ident(a) for (name, _), a in zip(computed, aliases, strict=True)})
+        return FeatureLayer(
+            f"SELECT *, {columns} FROM ({self.sql}) AS __ml_fxl", refs, [*self.internal, *aliases]
+        )
 
 
 @dataclass
@@ -65,3 +79,14 @@ class Scoring:
         """ML.PREDICT: the outputs, then every input column as it came in."""
         hidden = self.internal()
         return self._select(f"* EXCLUDE ({', '.join(quote_ident(n) for n in hidden)})" if hidden else "*")
+
+
+# A model whose scoring also runs in one of the engine's Arrow UDFs stores, beside each template,
+# a `<function>_udf` variant giving the same columns faster; callers with the UDFs prefer it.
+UDF_VARIANT = "{}_udf"
+
+
+def udf_variants(fast: Scoring, evaluation: dict[str, str]) -> dict[str, str]:
+    """The `<function>_udf` templates of a scoring whose model runs in one of the engine's UDFs."""
+    templates = {"predict": fast.predict_sql(), **evaluation}
+    return {UDF_VARIANT.format(name): sql for name, sql in templates.items()}

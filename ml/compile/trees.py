@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xgboost as xgb
 
 from ml.compile.evaluation import Classes
 from ml.compile.glm import probability_scoring
 from ml.compile.layers import FeatureLayer, Scoring
-from ml.compile.literals import float_literal, sql_literal
-from ml.preprocessing import CategoricalFeature, Feature, categorical_case
+from ml.literals import float_literal, sql_literal
+from ml.preprocessing.automatic import CategoricalFeature, Feature, categorical_case
+
+if TYPE_CHECKING:
+    import xgboost as xgb  # imported where a booster is read, not with the templates
 
 
 def label_codes(feature: CategoricalFeature) -> list[float]:
@@ -81,6 +84,8 @@ class Ensemble:
     def from_booster(cls, booster: xgb.Booster, sample: np.ndarray) -> Ensemble:
         """Read the trees from the booster's JSON; the base margin is what XGBoost's own margin on
         `sample` (one encoded row) adds to the leaves, so no version-specific intercept parsing."""
+        import xgboost as xgb
+
         gbm = json.loads(booster.save_raw("json"))["learner"]["gradient_booster"]
         model = gbm["gbtree"]["model"] if gbm["name"] == "dart" else gbm["model"]
         weights = gbm.get("weight_drop") or [1.0] * len(model["trees"])

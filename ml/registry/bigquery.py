@@ -24,10 +24,12 @@ from ml.errors import MLError
 from ml.names import ModelName
 from ml.registry.ddl import bigquery_literal, is_version_name
 from ml.registry.schema import column_kind
+from ml.sql.statements import CreateModel
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 _SCRIPT_PREFIX = re.compile(r"^s[0-9]+_")
-_VERTEX_ID = re.compile(r"^[a-z][a-z0-9_-]{0,127}$")
+# Vertex AI model IDs; the dbt macros check the same pattern (the generated contract).
+VERTEX_MODEL_ID = re.compile(r"^[a-z][a-z0-9_-]{0,127}$")
 
 
 def quote_path(*parts: str) -> str:
@@ -41,7 +43,7 @@ def quote_path(*parts: str) -> str:
 def vertex_model_id(model: ModelName) -> str:
     """The Vertex AI model every version of `model` registers under (one model, many versions)."""
     candidate = f"{model.dataset}_{model.model}".lower()
-    if not _VERTEX_ID.match(candidate):
+    if not VERTEX_MODEL_ID.match(candidate):
         raise MLError(f"{model} does not make a valid Vertex AI model ID ({candidate})")
     return candidate
 
@@ -178,8 +180,8 @@ class BigQueryBackend:
     def ml_rows(self, sql: str) -> list[dict[str, Any]]:
         return self.rows(sql)
 
-    def create_model(self, ddl: str) -> None:
-        self.rows(ddl)  # at once: CREATE MODEL cannot run inside a transaction
+    def create_model(self, statement: CreateModel) -> None:
+        self.rows(statement.ddl)  # at once: CREATE MODEL cannot run inside a transaction
 
     def execute_ddl(self, sql: str) -> None:
         self.rows(sql)  # at once, for the same reason; the registry's DDL is IF NOT EXISTS

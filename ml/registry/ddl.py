@@ -1,13 +1,16 @@
-"""CREATE MODEL text rewritten for one registry version: the name `dataset.m__v7`, extra OPTIONS.
+"""CREATE MODEL rewritten for one registry version: the name `dataset.m__v7`, extra OPTIONS.
 
-The rewrite works on tokens of the user's statement, so the TRANSFORM, OPTIONS and training query
-stay exactly as written: the DDL stored with a version is the DDL that trained it.
+The statement is parsed once; its version is the same statement with the version's name and
+options, and with its text rewritten on tokens of the user's statement, so the TRANSFORM, OPTIONS
+and training query stay exactly as written: the DDL stored with a version is the DDL that
+trained it (and the text BigQuery runs).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlglot.tokens import TokenType
 
@@ -39,6 +42,24 @@ def parse_create(ddl: str, database: str | None) -> CreateModel:
             f"own name and the registry numbers the versions"
         )
     return statement
+
+
+def versioned_statement(
+    statement: CreateModel,
+    target: ModelName,
+    target_sql: str,
+    options: dict[str, str | Sequence[str]] | None = None,
+) -> CreateModel:
+    """`statement` as the version `target` (written `target_sql` in its text): a plain CREATE
+    MODEL (a version is never overwritten) with `options` added."""
+    return replace(
+        statement,
+        name=target,
+        replace=False,
+        if_not_exists=False,
+        options={**statement.options, **(options or {})},
+        ddl=versioned_ddl(statement.ddl, target_sql, options),
+    )
 
 
 def versioned_ddl(ddl: str, target: str, options: dict[str, str | Sequence[str]] | None = None) -> str:

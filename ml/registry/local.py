@@ -3,7 +3,7 @@
 DuckDB lets one process write a database file at a time (a file lock), so a registry change holds
 the whole file from its first read to its COMMIT: two promotions cannot interleave. Within a
 process, every change is one DuckDB transaction, which DuckDB's write-ahead log makes atomic across
-crashes: the engine's own catalog writes join it (see `Catalog`), so a version's model, its
+crashes: the engine's own model store writes join it (see `ModelStore`), so a version's model, its
 registry row, its aliases and the re-pointed unversioned name commit together or not at all.
 """
 
@@ -17,12 +17,13 @@ from typing import Any
 
 import duckdb
 
-from ml.catalog import SCHEMA as ENGINE_SCHEMA
-from ml.catalog import Catalog, in_transaction
 from ml.engine import Engine
+from ml.engine.store import SCHEMA as ENGINE_SCHEMA
+from ml.engine.store import ModelStore, in_transaction
 from ml.errors import MLError
 from ml.names import ModelName, quote_ident
 from ml.registry.ddl import is_version_name, version_name
+from ml.sql.statements import CreateModel
 
 DEFAULT_DATABASE = "build/analytics_ml.duckdb"
 LOCK_TIMEOUT_S = 120.0
@@ -55,7 +56,7 @@ class LocalBackend:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self.engine = Engine(con)
-        self.catalog = Catalog(con)
+        self.store = ModelStore(con)
         self.database = self.engine.database
 
     def schema_sql(self, schema: str) -> str:
@@ -97,8 +98,8 @@ class LocalBackend:
     def ml_rows(self, sql: str) -> list[dict[str, Any]]:
         return self.engine.execute(sql).to_pylist()
 
-    def create_model(self, ddl: str) -> None:
-        self.engine.execute(ddl)
+    def create_model(self, statement: CreateModel) -> None:
+        self.engine.create_model(statement)
 
     def execute_ddl(self, sql: str) -> None:
         self.execute(sql)  # DuckDB runs DDL inside the transaction like any other statement
@@ -131,7 +132,7 @@ class LocalBackend:
         return [row[0] for row in described]
 
     def model_exists(self, name: ModelName) -> bool:
-        return self.catalog.has_model(name)
+        return self.store.has_model(name)
 
     def model_info(self, name: ModelName) -> dict[str, Any]:
         found = self.rows(
@@ -169,12 +170,12 @@ class LocalBackend:
 
     def serve(self, model: ModelName, version: int) -> None:
         """Point the unversioned name at one version, inside the current transaction."""
-        self.catalog.copy(version_name(model, version), model)
+        self.store.copy(version_name(model, version), model)
 
     def serving(self, model: ModelName) -> int | None:
         """Which version the unversioned name serves now (None: none of them)."""
         versions = self.version_models(model)
-        if not versions or not self.catalog.has_model(model):
+        if not versions or not self.store.has_model(model):
             return None
         found = self.rows(
             f"SELECT v.model FROM {ENGINE_SCHEMA}.models AS v JOIN {ENGINE_SCHEMA}.models AS m "

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from ml.errors import MLError
 from ml.names import ModelName, parse_model_path
 from ml.registry import schema
-from ml.registry.ddl import parse_create, version_name, versioned_ddl
+from ml.registry.ddl import parse_create, version_name, versioned_statement
 from ml.registry.faults import crash_point
 from ml.registry.promotion import Decision, decide
 from ml.sql.statements import CreateModel
@@ -27,7 +27,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 READY = "ready"
 EXTERNAL = "external"  # trained outside the warehouse (Spark, PyTorch): an artifact, no engine model
-_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# Alias names; the dbt macros check the same pattern (the generated contract).
+ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
 class Backend(Protocol):
@@ -45,7 +46,7 @@ class Backend(Protocol):
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
     def guarded(self, sql: str, params: dict[str, Any], message: str) -> None: ...
     def ml_rows(self, sql: str) -> list[dict[str, Any]]: ...
-    def create_model(self, ddl: str) -> None: ...
+    def create_model(self, statement: CreateModel) -> None: ...
     def execute_ddl(self, sql: str) -> None: ...
     def transaction(self) -> AbstractContextManager[Backend]: ...
     def fingerprint(self, query: str) -> str: ...
@@ -186,9 +187,10 @@ class Registry:
                 return None
             version = max([0, *registered, *self.backend.version_models(model)]) + 1
             crash_point("train:begin")
-            target = self.backend.model_sql(version_name(model, version))
+            target = version_name(model, version)
+            options = self.backend.version_options(model, version)
             self.backend.create_model(
-                versioned_ddl(ddl, target, self.backend.version_options(model, version))
+                versioned_statement(statement, target, self.backend.model_sql(target), options)
             )
             crash_point("train:trained")
             metrics = self._training_metrics(version_name(model, version))
@@ -450,7 +452,7 @@ class Registry:
 
     def set_alias(self, model: ModelName, alias: str, version: int) -> int | None:
         """Point `alias` at `version`; returns the version it named before (None: new alias)."""
-        if not _ALIAS.match(alias):
+        if not ALIAS.match(alias):
             raise MLError(
                 f"Invalid alias {alias!r}: lowercase letters, digits, '_' or '-', starting with a letter"
             )

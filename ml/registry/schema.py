@@ -58,13 +58,18 @@ def columns(table: str) -> list[str]:
     return [name for name, _ in TABLES[table]]
 
 
+def typed_columns(dialect: str) -> dict[str, list[tuple[str, str]]]:
+    """Every registry table's (column, SQL type) in `dialect` (what the dbt macros get too)."""
+    types = _TYPES[dialect]
+    return {table: [(name, types[kind]) for name, kind in spec] for table, spec in TABLES.items()}
+
+
 def create_statements(dialect: str, schema_sql: str, table_sql: Callable[[str], str]) -> list[str]:
     """CREATE SCHEMA / CREATE TABLE IF NOT EXISTS for every registry table, with the names quoted
     by the target (`schema_sql`, `table_sql(table)`)."""
-    types = _TYPES[dialect]
     statements = [f"CREATE SCHEMA IF NOT EXISTS {schema_sql}"]
-    for table, spec in TABLES.items():
-        body = ", ".join(f"{name} {types[kind]}" for name, kind in spec)
+    for table, columns in typed_columns(dialect).items():
+        body = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
         statements.append(f"CREATE TABLE IF NOT EXISTS {table_sql(table)} ({body})")
     return statements
 

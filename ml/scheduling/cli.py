@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from ml.cli_output import write_table
 from ml.errors import MLError
 from ml.scheduling import declarations
 
@@ -194,7 +195,6 @@ def add_runs_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_runs(args: argparse.Namespace) -> int:
-    from ml.cli import write_table
     from ml.scheduling.store import RunRecords, RunStore, StoreError
 
     store: RunRecords

@@ -16,12 +16,9 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from ml.errors import MLError
+from ml.model_types.catalog import metrics_for
 from ml.scheduling.declarations import DeclarationError, Job
-from ml.tuning import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
-REGRESSION = frozenset(REGRESSION_METRICS)
-CLASSIFICATION = frozenset(CLASSIFICATION_METRICS)
-CLUSTERING = frozenset({"davies_bouldin_index", "mean_squared_distance"})
 # Selector words that are not model names: set operators and dbt's method prefixes handle themselves.
 _GRAPH_OPERATORS = re.compile(r"^(@|[0-9]*\+)?(?P<name>.*?)(\+[0-9]*)?$")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -32,18 +29,6 @@ TRANSIENT = re.compile(
     r"quotaExceeded|\b50[234]\b|Service Unavailable|Connection (reset|aborted|refused)|timed? ?out",
     re.IGNORECASE,
 )
-
-
-def metrics_for(model_type: str) -> frozenset[str]:
-    """The ML.EVALUATE columns a model type has (the metric a job may promote on)."""
-    kind = model_type.upper()
-    if kind == "KMEANS":
-        return CLUSTERING
-    if kind == "LOGISTIC_REG" or kind.endswith("_CLASSIFIER"):
-        return CLASSIFICATION
-    if kind == "LINEAR_REG" or kind.endswith("_REGRESSOR"):
-        return REGRESSION
-    return frozenset()
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from typing import Any
 
 import duckdb
 
-from ml.catalog import SCHEMA as ENGINE_SCHEMA
+from ml.engine.store import SCHEMA as ENGINE_SCHEMA
 from ml.errors import MLError
 from ml.names import quote_ident
-from ml.preprocessing import is_numeric_type
+from ml.preprocessing.automatic import is_numeric_type
 
 SHARE_FLOOR = 1e-4
 

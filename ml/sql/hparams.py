@@ -1,7 +1,7 @@
 """HPARAM_RANGE(min, max) and HPARAM_CANDIDATES([...]) option values (hyperparameter tuning).
 
 They stay JSON-able dicts in the validated options (`{"hparam_range": [min, max]}`,
-`{"hparam_candidates": [...]}`), so a tuned model's options are stored as written; ml/tuning.py
+`{"hparam_candidates": [...]}`), so a tuned model's options are stored as written; ml/engine/tuning.py
 draws each trial's values from them.
 """
 
@@ -32,17 +32,3 @@ def spec_from_call(function: str, args: list[Any]) -> dict[str, list[Any]] | Non
 
 def is_spec(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in (RANGE, CANDIDATES)
-
-
-def check_spec(constraint: Any, name: str, spec: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """Every candidate (or both bounds) must be a valid value of the option itself."""
-    if RANGE in spec:
-        if constraint.kind not in ("int", "float"):
-            raise MLError(f"Invalid value for option {name}: HPARAM_RANGE needs a numeric option")
-        low, high = spec[RANGE]
-        if constraint.kind == "int" and not (float(low).is_integer() and float(high).is_integer()):
-            raise MLError(f"Invalid value for option {name}: HPARAM_RANGE bounds must be integers")
-        for bound in (low, high):
-            constraint.check(name, int(bound) if constraint.kind == "int" else bound)
-        return spec
-    return {CANDIDATES: [constraint.check(name, v) for v in spec[CANDIDATES]]}

@@ -1,6 +1,6 @@
 """ML.ROC_CURVE's optional thresholds argument, `GENERATE_ARRAY(start, end[, step])` or an array of
-numbers (`[0.2, 0.5]`, `ARRAY<FLOAT64>[...]`), evaluated into the list literal that replaces the
-template's `__ML_ROC_THRESHOLDS__` placeholder (NULL: BigQuery's default percentile thresholds)."""
+numbers (`[0.2, 0.5]`, `ARRAY<FLOAT64>[...]`), evaluated into the list of thresholds (the engine
+writes it into the template's thresholds placeholder)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from ml.compile.layers import ROC_THRESHOLDS
-from ml.compile.literals import float_literal
 from ml.errors import MLError
 from ml.sql.options import literal_value
 
@@ -45,22 +43,6 @@ def parse_thresholds(text: str) -> list[float]:
     if any(not 0 <= v <= 1 for v in values):
         raise MLError("ML.ROC_CURVE thresholds must be between 0 and 1")
     return [float(v) for v in values]
-
-
-def thresholds_literal(template: str, thresholds: list[float] | None, has_input: bool) -> str:
-    """What replaces `__ML_ROC_THRESHOLDS__` in `template`, after checking the thresholds can apply."""
-    if thresholds is None:
-        return "NULL"
-    if not has_input:
-        raise MLError(
-            "ML.ROC_CURVE with thresholds needs an input table or query: the local engine keeps the "
-            "eval split's curve at the default thresholds only"
-        )
-    if ROC_THRESHOLDS not in template:
-        raise MLError(
-            "ML.ROC_CURVE thresholds: the model was compiled by an older engine without them; retrain it"
-        )
-    return "[" + ", ".join(float_literal(v) for v in thresholds) + "]"
 
 
 def _number(node: exp.Expression | None) -> Decimal | None:

@@ -15,7 +15,7 @@ import torch
 
 from ml import Engine
 from ml.errors import MLError
-from ml.models.dnn import ACTIVATIONS
+from ml.estimators.dnn import ACTIVATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES = "bill_length_mm, bill_depth_mm, flipper_length_mm, island"

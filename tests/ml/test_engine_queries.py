@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ml import Engine, MLError
-from ml.sql.transform import compile_transform
+from ml.preprocessing.transform import compile_transform
 
 MASS = "model_type = 'linear_reg', input_label_cols = ['body_mass_g']"
 PENGUINS = "SELECT * FROM raw.penguins WHERE body_mass_g IS NOT NULL"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from ml import Engine
+from ml.engine.training import with_defaults
+from ml.engine.tuning import Tuner
 from ml.errors import MLError
-from ml.sql.options import validate_options
+from ml.model_types.catalog import validate_options
 from ml.sql.statements import parse_ml_statement
-from ml.training import with_defaults
-from ml.tuning import Tuner
 
 PENGUINS = (
     "SELECT species, island, bill_length_mm, flipper_length_mm, sex, body_mass_g "

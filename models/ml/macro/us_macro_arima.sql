@@ -1,4 +1,5 @@
-{#- One ARIMA per series (time_series_id_col): auto.ARIMA picks each order by AIC. -#}
+{#- One ARIMA per series (time_series_id_col): auto.ARIMA picks each order by AIC. Both series
+    of statsmodels' macrodata are seasonally adjusted already, so no season is looked for. -#}
 {{
     config(meta={
         'ml_config': {
@@ -8,6 +9,7 @@
             'time_series_id_col': 'series',
             'auto_arima_max_order': 2,
             'horizon': 8,
+            'seasonalities': ['NO_SEASONALITY'],
         },
     })
 }}

@@ -1,0 +1,240 @@
+"""The TRANSFORM clause: validated, its ML.* preprocessing functions fitted on the training query,
+and compiled to plain DuckDB expressions over the raw input columns.
+
+The compiled expressions carry the learned statistics as constants, so the very same text is used
+to build the training features and, inside the predict template, to re-apply them at prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from ml.errors import MLError
+from ml.literals import float_literal, sql_literal
+from ml.sql.options import literal_value
+
+Query = Callable[[str], tuple]
+
+
+@dataclass
+class CompiledTransform:
+    """TRANSFORM outputs as (name, DuckDB expression over raw columns), plus what was learned."""
+
+    items: list[tuple[str, str]]
+    statistics: list[dict[str, Any]] = field(default_factory=list)
+
+
+def compile_transform(
+    text: str, source_sql: str, source_columns: Sequence[str], passthrough: Sequence[str], query: Query
+) -> CompiledTransform:
+    """Compile the TRANSFORM list `text`; `query` runs one DuckDB query and returns its first row."""
+    try:
+        select = sqlglot.parse_one(f"SELECT {text}", read="bigquery")
+    except sqlglot.errors.ParseError as exc:
+        raise MLError(f"Syntax error in TRANSFORM: {str(exc).splitlines()[0]}") from exc
+    fitter = _Fitter(source_sql, query)
+    passthrough_lower = {p.lower() for p in passthrough}
+    items: list[tuple[str, str]] = []
+    for projection in select.expressions:
+        for name, node in _expand(projection, source_columns, passthrough_lower):
+            if name.lower() in passthrough_lower:
+                raise MLError(f"TRANSFORM cannot redefine the column {name}: it passes through untouched")
+            _check_allowed(node)
+            items.append((name, fitter.fit(node).sql(dialect="duckdb")))
+    names = [n.lower() for n, _ in items]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise MLError(f"Duplicate column names in TRANSFORM: {', '.join(duplicates)}")
+    if not items:
+        raise MLError("TRANSFORM produces no feature columns")
+    return CompiledTransform(items, fitter.statistics)
+
+
+def _expand(projection: exp.Expression, columns: Sequence[str], passthrough: set[str]):
+    """Yield (output name, expression) for one TRANSFORM list item; `*` expands to the query's columns."""
+    if isinstance(projection, exp.Star):
+        excluded = {
+            c.name.lower() for c in projection.args.get("except_") or projection.args.get("except") or []
+        }
+        replaced = {r.alias.lower(): r.this for r in projection.args.get("replace") or []}
+        for column in columns:
+            lower = column.lower()
+            if lower in excluded or lower in passthrough:
+                continue
+            yield column, replaced.get(lower, exp.column(column, quoted=True))
+    elif isinstance(projection, exp.Alias):
+        yield projection.alias, projection.this
+    elif isinstance(projection, exp.Column) and not isinstance(projection.this, exp.Star):
+        if projection.name.lower() not in passthrough:
+            yield projection.name, projection
+    else:
+        raise MLError(f"TRANSFORM expressions must be aliased: {projection.sql('bigquery')}")
+
+
+def _check_allowed(node: exp.Expression) -> None:
+    for window in node.find_all(exp.Window):
+        if _ml_function(window.this) is None:
+            raise MLError("Analytic functions other than ML.* preprocessing are not allowed in TRANSFORM")
+    for agg in node.find_all(exp.AggFunc):
+        raise MLError(f"Aggregate function {agg.sql_name()} is not allowed in the TRANSFORM clause")
+    if node.find(exp.Subquery, exp.Select):
+        raise MLError("Subqueries are not allowed in the TRANSFORM clause")
+
+
+def _ml_function(node: exp.Expression) -> tuple[str, list[exp.Expression]] | None:
+    """(NAME, arguments) when `node` is a call `ML.NAME(...)`."""
+    if (
+        isinstance(node, exp.Dot)
+        and isinstance(node.this, exp.Identifier | exp.Column)
+        and node.this.name.upper() == "ML"
+        and isinstance(node.expression, exp.Anonymous)
+    ):
+        return node.expression.name.upper(), list(node.expression.expressions)
+    return None
+
+
+def _is_call(node: exp.Expression) -> bool:
+    """An ML.* call, windowed (`ML.F(x) OVER()`) or plain (`ML.BUCKETIZE(x, ...)`)."""
+    if isinstance(node, exp.Window):
+        return _ml_function(node.this) is not None
+    return _ml_function(node) is not None and not isinstance(node.parent, exp.Window)
+
+
+def _constant(node: exp.Expression, what: str) -> Any:
+    try:
+        return literal_value(node)
+    except MLError as exc:
+        raise MLError(f"{what} must be a constant") from exc
+
+
+class _Fitter:
+    """Replaces each ML.* preprocessing call by its DuckDB expression with learned constants."""
+
+    def __init__(self, source_sql: str, query: Query) -> None:
+        self.source_sql = source_sql
+        self.query = query
+        self.statistics: list[dict[str, Any]] = []
+
+    def fit(self, node: exp.Expression) -> exp.Expression:
+        node = node.copy()
+        # Deepest calls first: an outer scaler learns its statistics from the inner call's output.
+        calls = [n for n in node.find_all(exp.Window, exp.Dot) if _is_call(n)]
+        for call in reversed(calls):
+            replacement = self._replace(call)
+            if call is node:
+                node = replacement
+            else:
+                call.replace(replacement)
+        return node
+
+    def _replace(self, call: exp.Expression) -> exp.Expression:
+        windowed = isinstance(call, exp.Window)
+        name, args = _ml_function(call.this if windowed else call)
+        method = getattr(self, f"_{name.lower()}", None)
+        if method is None or windowed != (name != "BUCKETIZE"):
+            raise MLError(
+                f"Function ML.{name} is not supported in TRANSFORM by the local engine"
+                if method is None
+                else f"ML.{name} {'takes no' if windowed else 'needs an'} OVER() clause"
+            )
+        if not args:
+            raise MLError(f"ML.{name} needs an argument")
+        arg = f"({args[0].sql(dialect='duckdb')})"
+        sql = method(arg, args[1:])
+        return sqlglot.parse_one(sql, read="duckdb")
+
+    def _stats(self, name: str, arg: str, aggregates: str) -> tuple:
+        row = self.query(f"SELECT {aggregates.format(x=arg)} FROM ({self.source_sql}) AS __ml_src")
+        self.statistics.append({"function": name, "input": arg, "values": [_plain(v) for v in row]})
+        return row
+
+    def _standard_scaler(self, arg: str, _: list) -> str:
+        mean, std = self._stats("STANDARD_SCALER", arg, "avg({x}), stddev_samp({x})")
+        std = std if std else 1.0
+        return f"((CAST({arg} AS DOUBLE) - {float_literal(mean or 0.0)}) / {float_literal(std)})"
+
+    def _min_max_scaler(self, arg: str, _: list) -> str:
+        low, high = self._stats("MIN_MAX_SCALER", arg, "min({x}), max({x})")
+        span = float(high - low) if high is not None and high != low else 1.0
+        scaled = f"((CAST({arg} AS DOUBLE) - {float_literal(low or 0.0)}) / {float_literal(span)})"
+        return f"greatest(0e0, least(1e0, {scaled}))"
+
+    def _max_abs_scaler(self, arg: str, _: list) -> str:
+        (top,) = self._stats("MAX_ABS_SCALER", arg, "max(abs({x}))")
+        return f"(CAST({arg} AS DOUBLE) / {float_literal(top or 1.0)})"
+
+    def _imputer(self, arg: str, rest: list) -> str:
+        strategy = str(_constant(rest[0], "ML.IMPUTER strategy")).lower() if rest else "mean"
+        aggregate = {"mean": "avg({x})", "median": "quantile_cont({x}, 0.5)", "most_frequent": "mode({x})"}
+        if strategy not in aggregate:
+            raise MLError(f"ML.IMPUTER strategy must be mean, median or most_frequent, got {strategy}")
+        (value,) = self._stats("IMPUTER", arg, aggregate[strategy])
+        return f"COALESCE({arg}, {sql_literal(_plain(value))})"
+
+    def _quantile_bucketize(self, arg: str, rest: list) -> str:
+        buckets = _constant(rest[0], "ML.QUANTILE_BUCKETIZE num_buckets") if rest else None
+        if not isinstance(buckets, int) or buckets < 1:
+            raise MLError("ML.QUANTILE_BUCKETIZE num_buckets must be a positive INT64")
+        fractions = ", ".join(float_literal(k / buckets) for k in range(1, buckets))
+        (bounds,) = (
+            self._stats("QUANTILE_BUCKETIZE", arg, f"quantile_disc({{x}}, [{fractions}])")
+            if buckets > 1
+            else ([],)
+        )
+        return _bucket_names(arg, sorted({float(b) for b in bounds or []}))
+
+    def _bucketize(self, arg: str, rest: list) -> str:
+        splits = _constant(rest[0], "ML.BUCKETIZE split points") if rest else None
+        if not isinstance(splits, list) or splits != sorted(splits):
+            raise MLError("ML.BUCKETIZE split points must be an ascending ARRAY of numbers")
+        return _bucket_names(arg, [float(s) for s in splits])
+
+    def _one_hot_encoder(self, arg: str, rest: list) -> str:
+        # BigQuery returns a sparse one-hot vector; a categorical column restricted to the learned
+        # vocabulary feeds the model the same indicators (outside values: the all-zero slot).
+        drop, top_k, threshold = ([_constant(a, "ML.ONE_HOT_ENCODER argument") for a in rest] + [None] * 3)[
+            :3
+        ]
+        drop = str(drop or "none").lower()
+        top_k = 32_000 if top_k is None else top_k
+        threshold = 5 if threshold is None else threshold
+        if (
+            drop not in ("none", "most_frequent")
+            or not isinstance(top_k, int)
+            or not isinstance(threshold, int)
+        ):
+            raise MLError(
+                "ML.ONE_HOT_ENCODER takes (expression, drop 'none'|'most_frequent', top_k, "
+                "frequency_threshold)"
+            )
+        as_text = f"CAST({arg} AS VARCHAR)"
+        rows = self.query(
+            f"SELECT list(v ORDER BY c DESC, v) FROM (SELECT {as_text} AS v, count(*) AS c "
+            f"FROM ({self.source_sql}) AS __ml_src WHERE {arg} IS NOT NULL GROUP BY 1 "
+            f"HAVING count(*) >= {threshold} "
+            f"ORDER BY c DESC, v LIMIT {top_k})"
+        )
+        vocabulary = list(rows[0] or [])
+        if drop == "most_frequent":
+            vocabulary = vocabulary[1:]
+        self.statistics.append({"function": "ONE_HOT_ENCODER", "input": arg, "values": vocabulary})
+        if not vocabulary:
+            return "CAST(NULL AS VARCHAR)"
+        return f"CASE WHEN {as_text} IN ({', '.join(sql_literal(v) for v in vocabulary)}) THEN {as_text} END"
+
+
+def _bucket_names(arg: str, bounds: list[float]) -> str:
+    index = " + ".join(["1"] + [f"CAST({arg} >= {float_literal(b)} AS INTEGER)" for b in bounds])
+    return f"CASE WHEN {arg} IS NULL THEN NULL ELSE 'bin_' || CAST({index} AS VARCHAR) END"
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly statistics (DECIMAL averages become floats)."""
+    if hasattr(value, "is_finite"):
+        return float(value)
+    return value

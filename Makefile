@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DBT := $(BIN)/dbt
 DBT_FLAGS := --project-dir . --profiles-dir . --target local
 
-.PHONY: setup build test lint bench clean
+.PHONY: setup build test lint contract bench clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ build: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The macros' contract with the engine (macros/contract/_ml_contract.sql), generated from ml/.
+contract: $(STAMP)
+	$(BIN)/python -m ml dbt-contract
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

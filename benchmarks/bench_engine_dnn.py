@@ -67,7 +67,7 @@ def direct_arrays(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarra
 
 def direct_train(X: np.ndarray, y: np.ndarray, epochs: int) -> torch.nn.Sequential:
     """A plain PyTorch loop: the same network, init, optimizer, batches and epochs, and the same
-    single intra-op thread the engine trains with (see ml/models/dnn.py)."""
+    single intra-op thread the engine trains with (see ml/estimators/dnn.py)."""
     torch.set_num_threads(1)
     torch.manual_seed(42)
     widths = [X.shape[1], *HIDDEN]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 import time
@@ -119,14 +120,17 @@ def setup(requested_device: str) -> DistContext:
     return DistContext(rank=rank, world_size=world_size, device=device)
 
 
-def teardown(ctx: DistContext) -> None:
-    """Leave the process group together, once rank 0 has exported: a rank that destroys its gloo
-    group while another still works can abort in gloo's destructor ("terminate called without an
-    active exception", seen once in CI). Only after success: after an error the other ranks may
-    never arrive, and torchrun stops them once this rank exits."""
+def teardown(ctx: DistContext, trainer: Trainer) -> None:
+    """Leave the process group together, once rank 0 has exported, in one order on every rank:
+    barrier, destroy the group, then release the DDP replica. A rank that released its replica or
+    destroyed its gloo group while another still worked sometimes aborted in a destructor
+    ("terminate called without an active exception", seen in CI and locally, just after rank 0's
+    test accuracy). Only after success: after an error the other ranks may never arrive, and
+    torchrun stops them once this rank exits."""
     if ctx.distributed:
         dist.barrier()
         dist.destroy_process_group()
+    trainer.release()
 
 
 class Trainer:
@@ -175,6 +179,11 @@ class Trainer:
             drop_last=args.drop_last,
         )
         self.images_per_second: list[float] = []
+
+    def release(self) -> None:
+        """Drop the DDP wrapper and the data loader now, not at interpreter exit."""
+        self.ddp_model = self.loader = None
+        gc.collect()
 
     def train(self) -> None:
         for epoch in range(self.epochs_run, self.args.epochs):
@@ -300,12 +309,13 @@ def register(
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     ctx = setup(args.device)
-    train_and_export(args, ctx)
-    teardown(ctx)
+    trainer = train_and_export(args, ctx)
+    teardown(ctx, trainer)
 
 
-def train_and_export(args: argparse.Namespace, ctx: DistContext) -> None:
-    """Train (every rank), then evaluate, export and register (rank 0)."""
+def train_and_export(args: argparse.Namespace, ctx: DistContext) -> Trainer:
+    """Train (every rank), then evaluate, export and register (rank 0). Returns the trainer, whose
+    DistributedDataParallel replica each rank keeps until teardown."""
     torch.manual_seed(args.seed)  # the same initial weights on every rank and every run
     data = load_dataset(args.dataset, args.data_dir)
     model, _ = build_model(args.dataset, num_classes=len(data.labels))
@@ -334,6 +344,7 @@ def train_and_export(args: argparse.Namespace, ctx: DistContext) -> None:
         )
         if args.registry is not None:
             register(args, test_accuracy, trainer.images_per_second, ctx.world_size)
+    return trainer
 
 
 if __name__ == "__main__":

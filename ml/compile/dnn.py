@@ -1,7 +1,7 @@
 """Deep neural networks as SQL: a small fully connected network is matrix arithmetic, so
 each layer is one nested SELECT of unrolled weighted sums; the first layer reads each categorical
 feature's weights by category index. That pure-SQL form runs on any DuckDB connection. With a
-token, the network runs in the forward UDF (ml/udf.py) instead, several times faster; either way
+token, the network runs in the forward UDF (ml/model_types/dnn.py) instead, several times faster; either way
 prediction stays inside DuckDB queries.
 """
 
@@ -80,7 +80,7 @@ def network_layers(
     pre: Preprocessor, features: FeatureLayer, model: DNN, udf_token: str | None = None
 ) -> tuple[list[Layer], list[str]]:
     """The hidden layers as SQL column layers, and the output units' expressions over the last;
-    with `udf_token`, the forward UDF (ml/udf.py) of the network stored under it instead."""
+    with `udf_token`, the forward UDF (ml/model_types/dnn.py) of the network stored under it instead."""
     layers: list[Layer] = [input_layer(pre, features)]
     if udf_token is not None:
         inputs = ", ".join(f"CAST({name} AS DOUBLE)" for name, _ in layers[0])

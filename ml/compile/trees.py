@@ -133,7 +133,7 @@ MARGIN_UDF = "__ml_tree_margin"
 def _layers(
     features: list[Feature], layer: FeatureLayer, ensemble: Ensemble, udf_token: str | None
 ) -> tuple[list[list[tuple[str, str]]], list[str]]:
-    """Encoded features, then the margins: SQL trees, or the margin UDF (ml/udf.py) of the
+    """Encoded features, then the margins: SQL trees, or the margin UDF (ml/model_types/trees.py) of the
     booster stored under `udf_token` (single-output models only)."""
     encoded = [(ENCODED.format(j), sql) for j, sql in enumerate(encoded_features(features, layer.refs))]
     names = [name for name, _ in encoded]

@@ -43,7 +43,7 @@ class NumericFeature:
     max: float | None = None
     median: float | None = None
     null_count: int = 0
-    # False for multi-hot indicators (ml.feature_expansion): 0/1 like one-hot columns, never scaled.
+    # False for multi-hot indicators (ml.preprocessing.expansion): 0/1 like one-hot columns, never scaled.
     scaled: bool = True
 
 

@@ -66,6 +66,7 @@ def run_dbt_contract(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description="Local BigQuery ML engine on DuckDB")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_sql_parser(subparsers)
     add_registry_parsers(subparsers)
@@ -79,7 +80,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (MLError, duckdb.Error) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"Error: {message}", file=sys.stderr)
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"Error: {one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def one_line(exc: Exception) -> str:
+    """What the user is told: the engine's own one-line message, or for anything unexpected its
+    kind and first line (the traceback is what --debug is for)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, MLError | duckdb.Error):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -72,8 +72,15 @@ class Engine:
         if not statements:
             raise MLError("Syntax error: no statement to run")
         result = None
-        for statement in statements:
-            result = self._execute_one(statement)
+        for number, statement in enumerate(statements, start=1):
+            try:
+                result = self._execute_one(statement)
+            except MLError as exc:
+                if len(statements) == 1:
+                    raise
+                # As in a BigQuery script, what ran before stays done: say so.
+                applied = f"statements 1-{number - 1} were applied" if number > 1 else "nothing was applied"
+                raise MLError(f"Statement {number} of {len(statements)} failed ({applied}): {exc}") from exc
         return result
 
     def _execute_one(self, sql: str) -> pa.Table:

@@ -67,13 +67,14 @@ def ml_calls(sql: str, database: str | None) -> Iterator[MLCall]:
 
 
 def _is_ml_call(tokens: list[Token], i: int) -> bool:
+    """`ML.F(MODEL ...`, or a table function of FUNCTIONS missing its MODEL (an error to say)."""
     return (
         i + 4 < len(tokens)
         and tokens[i].token_type != TokenType.IDENTIFIER
         and tokens[i].text.upper() == "ML"
         and tokens[i + 1].token_type == TokenType.DOT
         and tokens[i + 3].token_type == TokenType.L_PAREN
-        and tokens[i + 4].token_type == TokenType.MODEL
+        and (tokens[i + 4].token_type == TokenType.MODEL or tokens[i + 2].text.upper() in FUNCTIONS)
     )
 
 
@@ -136,7 +137,10 @@ def _struct_settings(text: str) -> dict[str, Any]:
         name, value = (
             (item.this.name, item.expression) if isinstance(item, exp.PropertyEQ) else (item.alias, item.this)
         )
-        settings[name.lower()] = literal_value(value)
+        try:
+            settings[name.lower()] = literal_value(value)
+        except MLError as exc:
+            raise MLError(f"Invalid value for setting {name}: {exc}") from None
     return settings
 
 

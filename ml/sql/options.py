@@ -25,7 +25,10 @@ def parse_option_list(text: str) -> dict[str, Any]:
         name = item.this.name.lower()
         if name in options:
             raise MLError(f"Duplicate option: {name}")
-        options[name] = literal_value(item.expression)
+        try:
+            options[name] = literal_value(item.expression)
+        except MLError as exc:
+            raise MLError(f"Invalid value for option {name}: {exc}") from None
     return options
 
 
@@ -54,7 +57,7 @@ def literal_value(node: exp.Expression) -> Any:
         spec = spec_from_call(node.name, [literal_value(e) for e in node.expressions])
         if spec is not None:
             return spec
-    raise MLError(f"Invalid option value: {node.sql('bigquery')} is not a constant")
+    raise MLError(f"{node.sql('bigquery')} is not a constant")
 
 
 def _number(text: str) -> int | float:

@@ -41,7 +41,7 @@ from remote_functions.endpoint import RetryPolicy, post_with_retries
 from remote_functions.local_services import LocalServices
 
 # BigQuery retries a failing batch up to 20 times; the local twin does the same, faster.
-BIGQUERY_RETRY = RetryPolicy(attempts=20, base_delay=0.1, max_delay=5.0, timeout=600.0)
+BIGQUERY_RETRY = RetryPolicy(attempts=20, base_delay=0.1, max_delay=5.0, timeout=600.0, deadline=None)
 logger = AdapterLogger("DuckDB")
 
 

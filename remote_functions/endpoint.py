@@ -41,13 +41,18 @@ class EndpointRejected(RuntimeError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Up to ``attempts`` tries; before try n+1 sleep uniform(0, min(max_delay, base_delay · 2ⁿ))."""
+    """Up to ``attempts`` tries; before try n+1 sleep uniform(0, min(max_delay, base_delay · 2ⁿ)).
+    ``timeout`` bounds one try and ``deadline`` all of them together (None: no bound), so a frozen
+    endpoint is answered with 503 well inside the caller's own deadline (BigQuery's for a remote
+    function) instead of after attempts × timeout."""
 
     attempts: int = 5
     base_delay: float = 0.2
     max_delay: float = 5.0
-    timeout: float = 30.0
+    timeout: float = 10.0
+    deadline: float | None = 30.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def backoff(self, attempt: int) -> float:
         # Full jitter: concurrent callers that failed together do not retry together.
@@ -90,16 +95,25 @@ def post_with_retries(
     retry: RetryPolicy,
     headers: Mapping[str, str] | None = None,
 ) -> requests.Response:
-    """POST a JSON body; the first answer that is not transient, or ``EndpointUnavailable``."""
-    problem = "no attempt made"
+    """POST a JSON body; the first answer that is not transient, or ``EndpointUnavailable`` once
+    the attempts or the deadline are used up."""
+    problem, tried = "no attempt made", 0
+    ends = None if retry.deadline is None else retry.clock() + retry.deadline
     for attempt in range(retry.attempts):
         if attempt:
-            retry.sleep(retry.backoff(attempt - 1))
+            pause = retry.backoff(attempt - 1)
+            if ends is not None and retry.clock() + pause >= ends:
+                break
+            retry.sleep(pause)
+        timeout = retry.timeout if ends is None else min(retry.timeout, ends - retry.clock())
+        if timeout <= 0:
+            break
+        tried += 1
         try:
             response = session.post(
                 url,
                 data=body,
-                timeout=retry.timeout,
+                timeout=timeout,
                 headers={"Content-Type": "application/json", **(headers or {})},
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -108,7 +122,8 @@ def post_with_retries(
         if response.status_code not in RETRYABLE_STATUS:
             return response
         problem = f"HTTP {response.status_code}: {response.text[:200]}"
-    raise EndpointUnavailable(f"{url} failed {retry.attempts} times, last: {problem}")
+    within = "" if ends is None else f" within its {retry.deadline:g} s deadline"
+    raise EndpointUnavailable(f"{url} failed {tried} times{within}, last: {problem}")
 
 
 def split_by_size(instances: Sequence[Any], max_request_bytes: int) -> list[list[Any]]:

@@ -36,20 +36,31 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """A child process serving HTTP, its log file, and a readiness check."""
+    """A child process serving HTTP, its log file, and a readiness check.
+
+    The service runs under a lifeline (remote_functions/lifeline.py) that holds the read end of a
+    pipe only this process writes to: if this process dies, even by SIGKILL, the service stops
+    too instead of staying on its port.
+    """
 
     def __init__(self, name: str, command: Sequence[str], env: Mapping[str, str], log_dir: Path) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                list(command),
-                cwd=REPO_ROOT,
-                env={**os.environ, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        read_end, self._lifeline = os.pipe()
+        lifeline = [sys.executable, "-m", "remote_functions.lifeline", str(read_end), "--"]
+        try:
+            with self.log_path.open("wb") as log:
+                self.process = subprocess.Popen(
+                    [*lifeline, *command],
+                    cwd=REPO_ROOT,
+                    env={**os.environ, **env},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    pass_fds=(read_end,),
+                )
+        finally:
+            os.close(read_end)
 
     def wait_until_answering(self, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -65,12 +76,15 @@ class ServiceProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # the lifeline stops the service's process group
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

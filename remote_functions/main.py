@@ -12,7 +12,9 @@ fails at once), 503 when the model endpoint stays unavailable after our own retr
 the batch), 401/403 for callers that are not allowed.
 
 The model endpoint is ``MODEL_ENDPOINT_URL`` (a server started by ``python -m training.serve``) or
-the Vertex AI endpoint ``VERTEX_ENDPOINT`` (``projects/P/locations/L/endpoints/E``).
+the Vertex AI endpoint ``VERTEX_ENDPOINT`` (``projects/P/locations/L/endpoints/E``);
+``ENDPOINT_RETRY_ATTEMPTS`` (default 5) and ``ENDPOINT_DEADLINE_SECONDS`` (default 30, all
+attempts together) bound how long a batch waits for it before the answer is 503.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ try:
         local_endpoint,
         vertex_endpoint,
     )
+    from remote_functions.json_body import InvalidBody, parse_json_body
 except ModuleNotFoundError:  # deployed: this folder is the Cloud Function's source root
     from endpoint import (
         EndpointRejected,
@@ -47,6 +50,7 @@ except ModuleNotFoundError:  # deployed: this folder is the Cloud Function's sou
         local_endpoint,
         vertex_endpoint,
     )
+    from json_body import InvalidBody, parse_json_body
 
 OUTPUT_MODES = ("label", "json")
 MAX_ERROR_MESSAGE = 900  # BigQuery wants errorMessage under 1 KB
@@ -168,10 +172,10 @@ def _verify_google_id_token(token: str, audience: str | None) -> None:
 
 
 @functools.cache
-def _endpoint(url: str | None, vertex_name: str | None, attempts: int) -> PredictionEndpoint:
+def _endpoint(url: str | None, vertex_name: str | None, attempts: int, deadline: float) -> PredictionEndpoint:
     # One client (and its connection pool) per configuration, created on first use, as
     # functions-framework samples create clients once per instance.
-    retry = RetryPolicy(attempts=attempts)
+    retry = RetryPolicy(attempts=attempts, deadline=deadline)
     if url:
         return local_endpoint(url, retry)
     if vertex_name:
@@ -184,6 +188,7 @@ def endpoint_from_env(env: Mapping[str, str]) -> PredictionEndpoint:
         env.get("MODEL_ENDPOINT_URL"),
         env.get("VERTEX_ENDPOINT"),
         int(env.get("ENDPOINT_RETRY_ATTEMPTS", "5")),
+        float(env.get("ENDPOINT_DEADLINE_SECONDS", str(RetryPolicy.deadline))),
     )
 
 
@@ -214,6 +219,11 @@ def _error(message: str) -> dict[str, str]:
 @functions_framework.http
 def classify_image(request: flask.Request) -> tuple[flask.Response, int]:
     """functions-framework entry point: parse, delegate to ``handle``, serialise."""
-    body = request.get_json(silent=True) if request.method == "POST" else None
+    body = None
+    if request.method == "POST":
+        try:
+            body = parse_json_body(request.get_data(cache=False))
+        except InvalidBody as exc:
+            return flask.jsonify(_error(str(exc))), 400
     payload, status = handle(body, request.headers.get("Authorization"), os.environ)
     return flask.jsonify(payload), status

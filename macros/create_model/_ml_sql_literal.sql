@@ -13,7 +13,7 @@
     {%- elif value is number -%}
         {{ return(value | string) }}
     {%- elif value is string -%}
-        {{ return("'" ~ value | replace('\\', '\\\\') | replace("'", "\\'") ~ "'") }}
+        {{ return("'" ~ value | replace('\\', '\\\\') | replace("'", "\\'") | replace('\n', '\\n') | replace('\r', '\\r') ~ "'") }}
     {%- elif value is mapping -%}
         {{ return(analytics_ml._ml_sql_mapping_literal(value)) }}
     {%- elif value is iterable -%}

@@ -16,6 +16,7 @@ from ml.compile.placeholders import CONFIDENCE_LEVEL, HORIZON
 from ml.errors import MLError
 from ml.literals import float_literal, sql_literal, values_relation
 from ml.names import quote_ident, quote_string
+from ml.sql.calls import flag_setting
 
 DEFAULT_HORIZON = 3
 DEFAULT_CONFIDENCE_LEVEL = 0.95
@@ -57,7 +58,7 @@ def function_settings(function: str, settings: dict[str, Any]) -> dict[str, str]
         if isinstance(level, bool) or not isinstance(level, int | float) or not 0 <= level < 1:
             raise MLError(f"Invalid confidence_level: {level!r}; it must be in [0, 1)")
         return {HORIZON: str(horizon), CONFIDENCE_LEVEL: float_literal(level)}
-    if function == "arima_evaluate" and settings.pop("show_all_candidate_models", False):
+    if function == "arima_evaluate" and flag_setting(settings, "show_all_candidate_models", function):
         raise MLError("show_all_candidate_models = TRUE is not supported by the local engine")
     return {}
 

@@ -24,6 +24,7 @@ from ml.compile.placeholders import THRESHOLD, TOP_K
 from ml.errors import MLError
 from ml.literals import float_literal, sql_literal
 from ml.preprocessing.automatic import Preprocessor, categorical_case
+from ml.sql.calls import flag_setting
 
 SHAP_UDF = "__ml_tree_shap"
 DEFAULT_TOP_K = 5
@@ -32,7 +33,7 @@ ATTRIBUTION = "STRUCT(feature VARCHAR, attribution DOUBLE)[]"
 
 def explain_function(function: str, settings: dict) -> str:
     """ML.GLOBAL_EXPLAIN with STRUCT(TRUE AS class_level_explain) reads its own template."""
-    if function == "global_explain" and settings.pop("class_level_explain", False):
+    if function == "global_explain" and flag_setting(settings, "class_level_explain", function):
         return "global_explain_class_level"
     return function
 

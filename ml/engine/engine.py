@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from ml.engine import tuning, udfs
+from ml.engine.inputs import check_input
 from ml.engine.store import ModelStore
 from ml.engine.translate import Translator
 from ml.errors import MLError
@@ -34,7 +35,9 @@ class Engine:
         self.con = con
         self.store = ModelStore(con)
         self.database = con.execute("SELECT current_database()").fetchall()[0][0]
-        self.translator = Translator(self._template, self.database)
+        self.translator = Translator(
+            self._template, self.database, lambda name, function, sql: check_input(con, name, function, sql)
+        )
 
     def _template(self, name: ModelName, function: str, has_input: bool) -> str:
         """A stored template, with whatever it needs at run time (the tree SHAP UDF) made ready."""

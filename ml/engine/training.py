@@ -17,6 +17,7 @@ from ml.compile.global_explain import global_explain_templates
 from ml.compile.layers import UDF_VARIANT
 from ml.compile.placeholders import INPUT, ROC_THRESHOLDS, THRESHOLD
 from ml.engine import udfs
+from ml.engine.model_checks import refuse_non_finite_model
 from ml.engine.store import StoredModel
 from ml.errors import MLError
 from ml.literals import float_literal, values_relation
@@ -24,6 +25,7 @@ from ml.model_types import catalog
 from ml.model_types.model_type import CLASSIFICATION, Fitted, ModelType
 from ml.model_types.training_data import TrainingData
 from ml.names import quote_ident
+from ml.preprocessing.automatic import NumericFeature
 from ml.preprocessing.expansion import FeatureExpansion
 from ml.preprocessing.split import eval_predicate
 from ml.preprocessing.transform import compile_transform
@@ -56,7 +58,11 @@ class Trainer:
 
     def run(self) -> StoredModel:
         data = self.training_data()
-        return self._stored(data, self.model_type.fit(data))
+        numeric = [f.name for f in data.features if isinstance(f, NumericFeature)]
+        data.refuse_extreme_values(numeric, data.train_sql, "Feature column")
+        fitted = self.model_type.fit(data)
+        refuse_non_finite_model(self.model_type.name, fitted)
+        return self._stored(data, fitted)
 
     def training_data(self) -> TrainingData:
         """The training query prepared for the fit step: label found, split marked, TRANSFORM
@@ -73,6 +79,8 @@ class Trainer:
             raise MLError("The training data is empty")
         split = eval_predicate(self.options, n_rows, types, self.source, self.first) if label else None
         split_sql = f"SELECT __ml_src.*, {split or 'FALSE'} AS __ml_is_eval FROM ({self.source}) AS __ml_src"
+        if split is not None:
+            self._refuse_empty_training_split(split_sql, n_rows)
         transform = None
         if self.statement.transform is not None:
             transform = compile_transform(
@@ -102,6 +110,24 @@ class Trainer:
             split_sql=split_sql,
             train_sql=expansion.apply(train_sql),
             has_eval=split is not None,
+        )
+
+    def _refuse_empty_training_split(self, split_sql: str, n_rows: int) -> None:
+        """The data split must leave rows to train on (an eval fraction of 1.0, a split column
+        that is TRUE everywhere): refused naming the option, before anything is fitted."""
+        counted = f"SELECT count(*) FILTER (NOT __ml_is_eval) FROM ({split_sql}) AS __ml_s"
+        (training_rows,) = self.first(counted)
+        if training_rows:
+            return
+        method = self.options["data_split_method"]
+        if method == "CUSTOM":
+            raise MLError(
+                f"Invalid value for option data_split_col: {self.options['data_split_col']} is TRUE or NULL "
+                f"on all {n_rows} rows, so every row is an eval row and none is left to train on"
+            )
+        raise MLError(
+            f"Invalid value for option data_split_eval_fraction: {self.options['data_split_eval_fraction']} "
+            f"of {n_rows} rows leaves no row to train on (data_split_method {method})"
         )
 
     def _query(self, sql: str) -> list[tuple]:

@@ -19,9 +19,10 @@ from ml.compile.placeholders import INPUT, ROC_THRESHOLDS, THRESHOLD
 from ml.errors import MLError
 from ml.literals import float_literal
 from ml.names import ModelName
-from ml.sql.calls import MLCall, first_line, ml_calls
+from ml.sql.calls import MLCall, first_line, flag_setting, ml_calls
 
 TemplateLookup = Callable[[ModelName, str, bool], str]
+InputCheck = Callable[[ModelName, str, str], None]
 
 # Functions whose input argument is optional (without it: the eval split seen at training).
 OPTIONAL_INPUT = {"evaluate", "confusion_matrix", "roc_curve"}
@@ -33,9 +34,10 @@ _PLACEHOLDER = re.compile(r'"?__ml_call_(\d+)"?')
 class Translator:
     """Translates BigQuery SQL to DuckDB SQL, expanding ML.* calls with `lookup`'s templates."""
 
-    def __init__(self, lookup: TemplateLookup, database: str | None) -> None:
+    def __init__(self, lookup: TemplateLookup, database: str | None, check_input: InputCheck) -> None:
         self.lookup = lookup
         self.database = database
+        self.check_input = check_input
 
     def translate(self, sql: str) -> str:
         pieces, expansions, last = [], [], 0
@@ -59,7 +61,7 @@ class Translator:
             raise MLError(f"ML.{function.upper()} requires an input table or query")
         if has_input and function not in REQUIRED_INPUT | OPTIONAL_INPUT:
             raise MLError(f"ML.{function.upper()} does not take an input table or query")
-        if function == "weights" and settings.pop("standardize", False):
+        if function == "weights" and flag_setting(settings, "standardize", function):
             function = "weights_standardized"
         threshold = settings.pop("threshold", DEFAULT_THRESHOLD)
         function = explain_function(function, settings)
@@ -72,7 +74,9 @@ class Translator:
         template = self.lookup(call.model, function, has_input)
         roc_thresholds = thresholds_literal(template, call.thresholds, has_input)
         if has_input:
-            template = template.replace(INPUT, f"({self.translate(call.input_query)})")
+            input_sql = f"({self.translate(call.input_query)})"
+            self.check_input(call.model, call.function, input_sql)
+            template = template.replace(INPUT, input_sql)
         for placeholder, literal in placeholders.items():
             template = template.replace(placeholder, literal)
         template = template.replace(ROC_THRESHOLDS, roc_thresholds)

@@ -9,6 +9,7 @@ over the training rows in shuffled batches.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,12 @@ from ml.estimators.optim import Iteration
 
 # Deterministic initialisation and shuffling: a rerun on the same data gives the same model.
 SEED = 42
+# What one network parameter costs to train and store: the float32 weight, its gradient and up to
+# two optimizer slots, the float64 copy the SQL is compiled from, and its text (~25 characters)
+# in the pure-SQL predict template and each of its evaluation templates.
+BYTES_PER_PARAMETER = 4 * 4 + 8 + 25 * 5
+# The share of the memory available now that one network may take.
+MEMORY_SHARE = 0.8
 DEFAULT_BATCH_SIZE = 1024
 MAX_DEFAULT_UNITS = 128
 
@@ -106,6 +113,18 @@ class StoredNetwork:
             return self.network(torch.from_numpy(self.design(inputs))).numpy()
 
 
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now (Linux MemAvailable, else free pages)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
 class DNN(BaseModel):
     """Options shared by the DNN classifier and regressor (the CREATE MODEL reference's names).
 
@@ -155,6 +174,21 @@ class DNN(BaseModel):
             return list(self.hidden_units)
         # BigQuery's default: one hidden layer of min(128, N / (10 (inputs + outputs))) units.
         return [max(1, min(MAX_DEFAULT_UNITS, n_rows // (10 * (n_in + n_out))))]
+
+    def _check_size(self, train: Dataset, n_out: int) -> None:
+        """Refuse, before fetching or allocating anything, a network that cannot fit in memory
+        (each width may be in range while their product is 40 GB of weights)."""
+        n_in = train.width
+        units = self._units(train.n_rows, n_in, n_out)
+        widths = [n_in, *(u * (2 if self.activation_fn == "CRELU" else 1) for u in units)]
+        parameters = sum((w + 1) * u for w, u in zip(widths, [*units, n_out], strict=True))
+        needed, available = parameters * BYTES_PER_PARAMETER, available_memory()
+        if needed > MEMORY_SHARE * available:
+            raise MLError(
+                f"Invalid value for option hidden_units: {units} makes a network of {parameters:,} "
+                f"parameters, about {needed / 2**30:,.1f} GiB to train and store, more than the "
+                f"{available / 2**30:,.1f} GiB of memory available"
+            )
 
     def _build(self, n_in: int, n_out: int, n_rows: int) -> nn.Sequential:
         torch.manual_seed(SEED)
@@ -261,6 +295,7 @@ class DNNRegressor(DNN):
     """BigQuery ML's DNN regressor: minimises the mean squared error."""
 
     def fit(self, train: Dataset, eval: Dataset | None = None) -> DNNRegressor:
+        self._check_size(train, 1)
         X, y = train.arrays(np.float32)
         eval_data = None
         if eval is not None and eval.n_rows:
@@ -300,6 +335,8 @@ class DNNClassifier(DNN):
     def fit(
         self, train: Dataset, eval: Dataset | None = None, classes: list[str] | None = None
     ) -> DNNClassifier:
+        if classes is not None:
+            self._check_size(train, 1 if len(classes) == 2 else len(classes))
         X, y = train.arrays(np.float32)
         y = y.astype(np.int64)
         self.classes_ = list(classes) if classes is not None else [str(c) for c in range(int(y.max()) + 1)]

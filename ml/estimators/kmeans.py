@@ -52,6 +52,13 @@ class KMeans(BaseModel):
         k = self.num_clusters or max(2, min(100, int(np.log10(max(len(X), 1)))))
         if len(X) < k:
             raise MLError(f"Cannot fit {k} clusters to {len(X)} training rows")
+        distinct = len(np.unique(X, axis=0))
+        if distinct < k:
+            # More clusters than points: some centroids would coincide (or stay empty).
+            raise MLError(
+                f"Invalid value for option num_clusters: {k} clusters, but the training data has only "
+                f"{distinct} distinct points"
+            )
         centroids = self._initial_centroids(X, k, init_centroids)
         self.history_ = []
         previous = None

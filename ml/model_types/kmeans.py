@@ -12,7 +12,7 @@ from ml.estimators.kmeans import KMeans
 from ml.model_types.model_type import CLUSTERING, Fitted, ModelType
 from ml.model_types.option import BOOL_FALSE, BOOL_TRUE, Constraint, enum
 from ml.model_types.options import COMMON_OPTIONS, ITERATION_OPTIONS, check_no_warm_start
-from ml.model_types.training_data import SqlDataset, TrainingData
+from ml.model_types.training_data import SqlDataset, TrainingData, refuse_empty_features
 from ml.names import quote_ident
 from ml.preprocessing.automatic import Preprocessor
 
@@ -49,6 +49,7 @@ def _initial_centroids(data: TrainingData, pre: Preprocessor) -> Any:
 def fit(data: TrainingData) -> Fitted:
     pre = Preprocessor(data.features, standardize=data.options["standardize_features"])
     train, _ = data.datasets(pre, "0")
+    refuse_empty_features(pre, data.model_type)
     init = _initial_centroids(data, pre)
     options = dict(data.options)
     if options["num_clusters"] is None and init is not None:

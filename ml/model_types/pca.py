@@ -13,7 +13,7 @@ from ml.literals import values_relation
 from ml.model_types.model_type import DIMENSIONALITY_REDUCTION, Fitted, ModelType
 from ml.model_types.option import BOOL_TRUE, Constraint, enum
 from ml.model_types.options import COMMON_OPTIONS
-from ml.model_types.training_data import TrainingData
+from ml.model_types.training_data import TrainingData, refuse_empty_features
 from ml.preprocessing.automatic import Preprocessor
 
 OPTIONS: dict[str, Constraint] = {
@@ -42,6 +42,12 @@ def check(options: dict[str, Any], raw: dict[str, Any]) -> None:
 def fit(data: TrainingData) -> Fitted:
     pre = Preprocessor(data.features, standardize=True)
     train, _ = data.datasets(pre, "0")
+    refuse_empty_features(pre, data.model_type)
+    if not pre.varying_features():
+        raise MLError(
+            "Every feature column is constant over the training rows: pca finds no direction of variance "
+            f"({', '.join(f.name for f in pre.features)})"
+        )
     feature_info = info.feature_info(pre)
     if not data.options["scale_features"]:
         # Numeric features are always centered; without scale_features they keep their units.

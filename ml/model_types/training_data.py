@@ -22,6 +22,10 @@ from ml.preprocessing.expansion import FeatureExpansion
 from ml.preprocessing.transform import CompiledTransform
 
 BATCH_ROWS = 1 << 17
+# The largest magnitude a numeric training value may have: float32's, which XGBoost and PyTorch
+# train in (beyond it a value is infinite there), and far below where float64 squares overflow.
+MAX_MAGNITUDE = float(np.finfo(np.float32).max)
+EXAMPLE_CHARACTERS = 300
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,29 @@ class TrainingData:
         evaluation = SqlDataset(self.con, self.rows(True), pre, label_sql) if self.has_eval else None
         return train, evaluation
 
+    def refuse_extreme_values(self, columns: list[str], relation: str, what: str) -> None:
+        """Refuse NaN, infinite or out-of-range values (beyond MAX_MAGNITUDE) in the numeric
+        `columns` of `relation`, naming the first such column, its count of bad rows and an
+        example row: one of them makes a fit's weights NaN, or crashes XGBoost. NULL is fine (the
+        preprocessing imputes it)."""
+        if not columns:
+            return
+        bad = {c: _extreme(quote_ident(c)) for c in columns}
+        counts = self.first(
+            f"SELECT {', '.join(f'count(*) FILTER ({b})' for b in bad.values())} FROM ({relation}) AS __ml_v"
+        )
+        for (column, predicate), count in zip(bad.items(), counts, strict=True):
+            if count:
+                example = self.con.sql(
+                    f"SELECT * FROM ({relation}) AS __ml_v WHERE {predicate} LIMIT 1"
+                ).to_arrow_table().to_pylist()[0]
+                example.pop("__ml_is_eval", None)
+                rows = "row has" if count == 1 else "rows have"
+                raise MLError(
+                    f"{what} {column}: {count} {rows} a NaN, infinite or out-of-range value (beyond "
+                    f"±{MAX_MAGNITUDE:.4g}); example row: {_one_line(example)}"
+                )
+
     def numeric_label(self) -> str:
         """The label as a DOUBLE expression, after checking that it is numeric and finite."""
         label = quote_ident(self.label)
@@ -89,13 +116,12 @@ class TrainingData:
                 f"numeric label"
             )
         bad = self.first(
-            f"SELECT count(*) FROM ({self.source}) AS __ml_src WHERE {label} IS NULL "
-            f"OR NOT isfinite(CAST({label} AS DOUBLE))"
+            f"SELECT count(*) FROM ({self.source}) AS __ml_src WHERE {label} IS NULL OR {_extreme(label)}"
         )[0]
         if bad:
             raise MLError(
-                f"Label column {self.label} has {bad} NULL, NaN or infinite values; {kind} requires "
-                f"finite labels"
+                f"Label column {self.label} has {bad} NULL, NaN, infinite or out-of-range values "
+                f"(beyond ±{MAX_MAGNITUDE:.4g}); {kind} requires finite labels"
             )
         return f"CAST({label} AS DOUBLE)"
 
@@ -119,6 +145,32 @@ class TrainingData:
         classes = Classes(self.label, self.column_types[self.label], values)
         index = " ".join(f"WHEN {classes.literal(k)} THEN {k}" for k in range(len(values)))
         return classes, f"CASE {label} {index} END"
+
+
+def refuse_empty_features(pre: Preprocessor, model_type: str) -> None:
+    """A model type that measures distances or variance cannot use a feature that is always NULL:
+    its imputed value is one constant (kmeans, pca; the linear models just give it no weight)."""
+    empty = pre.empty_features()
+    if empty:
+        raise MLError(
+            f"Feature column {empty[0].name} is NULL on every training row: {model_type.lower()} cannot use "
+            "it; leave it out of the training query"
+        )
+
+
+def _extreme(column: str) -> str:
+    """SQL: the numeric `column` holds NaN, an infinity or a value beyond MAX_MAGNITUDE."""
+    value = f"CAST({column} AS DOUBLE)"
+    return f"(NOT isfinite({value}) OR abs({value}) > {MAX_MAGNITUDE!r})"
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _one_line(row: dict[str, Any]) -> str:
+    text = ", ".join(f"{name}={_shown(value)}" for name, value in row.items())
+    return text if len(text) <= EXAMPLE_CHARACTERS else text[: EXAMPLE_CHARACTERS - 3] + "..."
 
 
 def label_text(value: Any) -> str:

@@ -157,6 +157,22 @@ class Preprocessor:
             if not feature.scaled:
                 feature.mean, feature.stddev = 0.0, 1.0
 
+    def empty_features(self) -> list[Feature]:
+        """Features NULL on every training row (after `fit`)."""
+        return [
+            f
+            for f in self.features
+            if (f.min is None if isinstance(f, NumericFeature) else all(c is None for c in f.categories))
+        ]
+
+    def varying_features(self) -> list[Feature]:
+        """Features with at least two values over the training rows (after `fit`)."""
+        return [
+            f
+            for f in self.features
+            if (f.min != f.max if isinstance(f, NumericFeature) else len(f.categories) > 1)
+        ]
+
     @property
     def processed_names(self) -> list[str]:
         """Design-matrix column names: numeric features, then `feature_category` indicators."""

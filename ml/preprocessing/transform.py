@@ -16,9 +16,14 @@ from sqlglot import exp
 
 from ml.errors import MLError
 from ml.literals import float_literal, sql_literal
+from ml.preprocessing.automatic import is_numeric_type
 from ml.sql.options import literal_value
 
 Query = Callable[[str], tuple]
+# The preprocessing functions whose first argument must be a number.
+NUMERIC_ARGUMENT = frozenset(
+    {"STANDARD_SCALER", "MIN_MAX_SCALER", "MAX_ABS_SCALER", "QUANTILE_BUCKETIZE", "BUCKETIZE"}
+)
 
 
 @dataclass
@@ -39,13 +44,21 @@ def compile_transform(
         raise MLError(f"Syntax error in TRANSFORM: {str(exc).splitlines()[0]}") from exc
     fitter = _Fitter(source_sql, query)
     passthrough_lower = {p.lower() for p in passthrough}
+    listed: set[str] = set()
     items: list[tuple[str, str]] = []
     for projection in select.expressions:
+        listed |= _listed_passthrough(projection, source_columns, passthrough_lower)
         for name, node in _expand(projection, source_columns, passthrough_lower):
             if name.lower() in passthrough_lower:
                 raise MLError(f"TRANSFORM cannot redefine the column {name}: it passes through untouched")
             _check_allowed(node)
             items.append((name, fitter.fit(node).sql(dialect="duckdb")))
+    missing = [p for p in passthrough if p.lower() not in listed]
+    if missing:
+        raise MLError(
+            f"TRANSFORM must select the column {missing[0]} as it is (by name or with *): the label, "
+            "data split and kmeans init columns reach training only through the TRANSFORM, unchanged"
+        )
     names = [n.lower() for n, _ in items]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -58,9 +71,7 @@ def compile_transform(
 def _expand(projection: exp.Expression, columns: Sequence[str], passthrough: set[str]):
     """Yield (output name, expression) for one TRANSFORM list item; `*` expands to the query's columns."""
     if isinstance(projection, exp.Star):
-        excluded = {
-            c.name.lower() for c in projection.args.get("except_") or projection.args.get("except") or []
-        }
+        excluded = _star_excluded(projection)
         replaced = {r.alias.lower(): r.this for r in projection.args.get("replace") or []}
         for column in columns:
             lower = column.lower()
@@ -74,6 +85,32 @@ def _expand(projection: exp.Expression, columns: Sequence[str], passthrough: set
             yield projection.name, projection
     else:
         raise MLError(f"TRANSFORM expressions must be aliased: {projection.sql('bigquery')}")
+
+
+def _star_excluded(star: exp.Star) -> set[str]:
+    """The columns (lower case) of `* EXCEPT (...)`."""
+    return {c.name.lower() for c in star.args.get("except_") or star.args.get("except") or []}
+
+
+def _listed_passthrough(
+    projection: exp.Expression, columns: Sequence[str], passthrough: set[str]
+) -> set[str]:
+    """The passthrough columns (lower case) one TRANSFORM item selects unchanged; an alias of one
+    is refused, as in BigQuery."""
+    if isinstance(projection, exp.Star):
+        excluded = _star_excluded(projection)
+        return {c.lower() for c in columns if c.lower() in passthrough and c.lower() not in excluded}
+    if isinstance(projection, exp.Column) and projection.name.lower() in passthrough:
+        return {projection.name.lower()}
+    if isinstance(projection, exp.Alias) and isinstance(projection.this, exp.Column):
+        name = projection.this.name.lower()
+        if name in passthrough and projection.alias.lower() != name:
+            raise MLError(
+                f"TRANSFORM cannot rename the column {projection.this.name} (as {projection.alias}): the "
+                "label, data split and kmeans init columns pass through unchanged"
+            )
+        return {name} if name in passthrough else set()
+    return set()
 
 
 def _check_allowed(node: exp.Expression) -> None:
@@ -145,8 +182,20 @@ class _Fitter:
         if not args:
             raise MLError(f"ML.{name} needs an argument")
         arg = f"({args[0].sql(dialect='duckdb')})"
+        if name in NUMERIC_ARGUMENT:
+            self._require_numeric(name, args[0], arg)
         sql = method(arg, args[1:])
         return sqlglot.parse_one(sql, read="duckdb")
+
+    def _require_numeric(self, name: str, node: exp.Expression, arg: str) -> None:
+        """A scaler or bucketizer of a non-numeric argument is the caller's mistake, said as one
+        (DuckDB would answer with its own avg(VARCHAR) binder error)."""
+        (kind,) = self.query(f"SELECT typeof({arg}) FROM ({self.source_sql}) AS __ml_src LIMIT 1")
+        if not (is_numeric_type(kind) or kind == "NULL"):
+            raise MLError(
+                f"ML.{name} needs a numeric argument, but {node.sql('bigquery')} is {kind} in the "
+                "training data"
+            )
 
     def _stats(self, name: str, arg: str, aggregates: str) -> tuple:
         row = self.query(f"SELECT {aggregates.format(x=arg)} FROM ({self.source_sql}) AS __ml_src")

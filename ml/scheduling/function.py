@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 from ml.errors import MLError
 from ml.scheduling.retrain import Retrainer, RunOutcome, Trigger
 from remote_functions.endpoint import EndpointUnavailable
+from remote_functions.json_body import InvalidBody, parse_json_body
 from remote_functions.main import AuthError, authenticate
 
 log = logging.getLogger(__name__)
@@ -122,18 +122,18 @@ def parse_time(value: str | None) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo is None else parsed.astimezone(dt.UTC).replace(tzinfo=None)
     except ValueError:
         raise BadRequest(f"not an RFC 3339 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        return parsed
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 moved across a time zone leaves the calendar
+        raise BadRequest(f"time out of range once in UTC: {value!r}") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequest("the body is not JSON") from None
+        payload = parse_json_body(body)
+    except InvalidBody as exc:
+        raise BadRequest(str(exc)) from None
     if not isinstance(payload, dict):
         raise BadRequest("the body must be a JSON object")
     return payload

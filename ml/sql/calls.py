@@ -144,6 +144,16 @@ def _struct_settings(text: str) -> dict[str, Any]:
     return settings
 
 
+def flag_setting(settings: dict[str, Any], name: str, function: str) -> bool:
+    """Take a BOOL setting (`STRUCT(TRUE AS standardize)`) out of `settings`; FALSE when absent."""
+    value = settings.pop(name, False)
+    if not isinstance(value, bool):
+        raise MLError(
+            f"Invalid value for setting {name} of ML.{function.upper()}: expected BOOL, got {value!r}"
+        )
+    return value
+
+
 def first_line(exc: Exception) -> str:
     """A parser error's first line (sqlglot appends the query with a caret underneath)."""
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -78,7 +78,7 @@ def test_linear_reg_rejects_non_finite_labels(engine: Engine, label_sql: str) ->
         f"SELECT bill_length_mm, CASE WHEN penguin_id = 7 THEN {label_sql} ELSE body_mass_g END AS mass "
         f"FROM raw.penguins WHERE body_mass_g IS NOT NULL OR penguin_id = 7"
     )
-    with pytest.raises(MLError, match="Label column mass has 1 NULL, NaN or infinite values"):
+    with pytest.raises(MLError, match="Label column mass has 1 NULL, NaN, infinite or out-of-range values"):
         create(engine, "model_type = 'linear_reg', input_label_cols = ['mass']", query)
 
 

@@ -158,7 +158,7 @@ def test_handler_refuses_a_body_that_is_not_json(function_env) -> None:
     app = flask.Flask(__name__)
     with app.test_request_context("/", method="POST", data=b"\x00garbage", content_type="application/json"):
         response, status = classify_image(flask.request)
-    assert status == 400 and "calls" in response.get_json()["errorMessage"]
+    assert status == 400 and "not JSON" in response.get_json()["errorMessage"]
 
 
 # -- depth 3: wired by functions-framework --------------------------------------------------------

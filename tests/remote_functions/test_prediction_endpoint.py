@@ -84,7 +84,7 @@ def test_an_endpoint_that_stays_down_is_unavailable_after_every_attempt(
     server = scripted_endpoint([503] * 10)
     sleeps: list[float] = []
     retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.02, sleep=sleeps.append)
-    with pytest.raises(EndpointUnavailable, match="failed 4 times, last: HTTP 503"):
+    with pytest.raises(EndpointUnavailable, match="failed 4 times within its 30 s deadline, last: HTTP 503"):
         local_endpoint(server.url, retry).predict(digit_pngs[:2])
     assert len(server.bodies) == 4
     assert len(sleeps) == 3 and all(0 <= s <= 0.02 for s in sleeps)

@@ -82,7 +82,9 @@ class Engine:
                 if len(statements) == 1:
                     raise
                 # As in a BigQuery script, what ran before stays done: say so.
-                applied = f"statements 1-{number - 1} were applied" if number > 1 else "nothing was applied"
+                applied = {1: "nothing was applied", 2: "statement 1 was applied"}.get(
+                    number, f"statements 1-{number - 1} were applied"
+                )
                 raise MLError(f"Statement {number} of {len(statements)} failed ({applied}): {exc}") from exc
         return result
 

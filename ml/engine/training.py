@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from ml.compile.global_explain import global_explain_templates
 from ml.compile.layers import UDF_VARIANT
@@ -60,7 +61,9 @@ class Trainer:
         data = self.training_data()
         numeric = [f.name for f in data.features if isinstance(f, NumericFeature)]
         data.refuse_extreme_values(numeric, data.train_sql, "Feature column")
-        fitted = self.model_type.fit(data)
+        # A fit that overflows is refused just below, in one line: numpy's warnings would only add lines.
+        with np.errstate(all="ignore"):
+            fitted = self.model_type.fit(data)
         refuse_non_finite_model(self.model_type.name, fitted)
         return self._stored(data, fitted)
 

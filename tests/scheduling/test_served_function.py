@@ -100,6 +100,27 @@ def test_two_triggers_at_once_exactly_one_trains(
     assert recorded == {succeeded["run_id"]: "succeeded", skipped["run_id"]: "skipped"}
 
 
+@pytest.mark.parametrize(
+    ("header", "body", "message"),
+    [
+        (None, b'{"job": ' + b"[" * 2000 + b"]" * 2000 + b"}", "nests JSON arrays or objects too deeply"),
+        (None, b'{"job": "\xff"}', "not UTF-8"),
+        ("0001-01-01T00:00:00+01:00", None, "time out of range once in UTC"),
+        ("9999-12-31T23:59:59-05:00", None, "time out of range once in UTC"),
+    ],
+    ids=["2000-levels-deep", "not-utf8", "year-1", "year-9999"],
+)
+def test_a_request_it_cannot_read_is_a_400_naming_why(
+    served: ServedFunction, env: dict[str, str], header: str | None, body: bytes | None, message: str
+) -> None:
+    headers, job_body = scheduler_request(job(env, "penguins-http"), execution_at(7, 20), served.token)
+    if header is not None:
+        headers["X-CloudScheduler-ScheduleTime"] = header
+    response = requests.post(served.url, headers=headers, data=body or job_body, timeout=60)
+    assert response.status_code == 400
+    assert message in response.json()["errorMessage"]
+
+
 def test_sigkill_during_a_run_keeps_the_champion_and_the_next_run_recovers(
     served: ServedFunction, env: dict[str, str], retrainer: Retrainer
 ) -> None:

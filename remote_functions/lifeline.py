@@ -19,6 +19,7 @@ import threading
 from collections.abc import Sequence
 
 GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.1
 
 
 def stop(child: subprocess.Popen) -> None:
@@ -35,11 +36,11 @@ def stop(child: subprocess.Popen) -> None:
             continue
 
 
-def watch(fd: int, child: subprocess.Popen) -> None:
-    """Block until the starting process is gone (end-of-file on its pipe), then stop the child."""
+def watch(fd: int, stopping: threading.Event) -> None:
+    """Block until the starting process is gone (end-of-file on its pipe), then ask to stop."""
     while os.read(fd, 4096):
         pass
-    stop(child)
+    stopping.set()
 
 
 def main(argv: Sequence[str]) -> int:
@@ -49,10 +50,16 @@ def main(argv: Sequence[str]) -> int:
     fd = int(argv[0])
     # A session of its own: the whole group (a server and its workers) is stopped at once.
     child = subprocess.Popen(list(argv[2:]), start_new_session=True)
+    orphaned, signalled = threading.Event(), []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop(child))
-    threading.Thread(target=watch, args=(fd, child), daemon=True).start()
-    return child.wait()
+        # Only note it: waiting on the child (or taking a lock) inside a handler can deadlock
+        # against the loop below, which the handler interrupts.
+        signal.signal(sig, lambda number, _frame: signalled.append(number))
+    threading.Thread(target=watch, args=(fd, orphaned), daemon=True).start()
+    while child.poll() is None:
+        if signalled or orphaned.wait(POLL_SECONDS):
+            stop(child)
+    return child.returncode
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from ml import dbt_contract
+from ml import dbt_contract, offline_key
 from ml.cli_output import write_table
 from ml.cli_registry import add_registry_parsers
 from ml.engine import Engine
@@ -64,8 +64,29 @@ def run_dbt_contract(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_offline_key_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "offline-key",
+        help="write a throwaway service-account key: dbt compile --target bigquery renders with it, offline",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "out", type=Path, nargs="?", default=Path("build", "offline-key.json"), help="file to write"
+    )
+    parser.add_argument("--project", default=offline_key.OFFLINE_PROJECT, help="project the key names")
+    parser.set_defaults(func=run_offline_key)
+
+
+def run_offline_key(args: argparse.Namespace) -> int:
+    offline_key.write_offline_key(args.out, args.project)
+    print(f"wrote {args.out} (authenticates nobody: for rendering only)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ml", description="Local BigQuery ML engine on DuckDB")
+    parser = argparse.ArgumentParser(
+        prog="analytics-ml", description="Local BigQuery ML engine on DuckDB (also: python -m ml)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_sql_parser(subparsers)
@@ -73,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_schedules_parser(subparsers)
     add_runs_parser(subparsers)
     add_dbt_contract_parser(subparsers)
+    add_offline_key_parser(subparsers)
     return parser
 
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from ml.cli_output import write_table
 from ml.registry import CHAMPION, EXTERNAL, Registry, parse_model
 from ml.registry.local import DEFAULT_DATABASE, LocalBackend, connect
-from ml.registry.registry import aliases_of, format_number
+from ml.registry.registry import DEFAULT_KEEP_VERSIONS, aliases_of, format_number
 
 
 def add_registry_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +45,11 @@ def add_registry_parsers(subparsers: argparse._SubParsersAction) -> None:
     target.add_argument(
         "--triggered-by", default=f"cli:{getpass.getuser()}", help="recorded with every change"
     )
+    target.add_argument(
+        "--dbt-project-dir",
+        default=".",
+        help="dbt project (and profiles) that model and holdout names without a dataset are looked up in",
+    )
 
     def command(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
         parser = subparsers.add_parser(
@@ -55,6 +60,12 @@ def add_registry_parsers(subparsers: argparse._SubParsersAction) -> None:
 
     train = command("train", "train a CREATE MODEL statement as the model's next version", run_train)
     train.add_argument("sql", nargs="?", default="-", help="the CREATE MODEL statement, or '-' for stdin")
+    train.add_argument(
+        "--keep-versions",
+        type=int,
+        default=DEFAULT_KEEP_VERSIONS,
+        help="newest versions to keep; older ones no alias names are retired and their models dropped",
+    )
     command(
         "versions",
         "list a model's versions, aliases and decisions, and what disagrees with the warehouse "
@@ -64,8 +75,10 @@ def add_registry_parsers(subparsers: argparse._SubParsersAction) -> None:
     promote = command(
         "promote", "score champion and challenger on a holdout; promote the better", run_promote
     )
-    promote.add_argument("model", help="dataset.name")
-    promote.add_argument("--holdout", required=True, help="dataset.table both versions are scored on")
+    promote.add_argument("model", help="dataset.name, or the dbt model's name")
+    promote.add_argument(
+        "--holdout", required=True, help="dataset.table both versions are scored on, or a dbt model or seed"
+    )
     promote.add_argument("--metric", required=True, help="an ML.EVALUATE column, e.g. roc_auc or log_loss")
     promote.add_argument("--min-gain", type=float, default=0.0, help="margin the challenger must beat")
     promote.add_argument("--challenger", type=int, help="version to promote (default: the challenger alias)")
@@ -97,10 +110,21 @@ def open_registry(args: argparse.Namespace) -> Iterator[Registry]:
         con.close()
 
 
+def dbt_name_or_path(args: argparse.Namespace, name: str) -> str:
+    """`dataset.name` as written; a bare name is a dbt model or seed of --dbt-project-dir, as
+    schedules/jobs.yml names them, looked up on the dbt target of the same name as --target."""
+    if "." in name:
+        return name
+    from ml.scheduling.dbt_project import DbtProject
+
+    project_dir = Path(args.dbt_project_dir)
+    return DbtProject(project_dir, project_dir, args.target).relation(name)
+
+
 def run_train(args: argparse.Namespace) -> int:
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     with open_registry(args) as registry:
-        trained = registry.train(sql)
+        trained = registry.train(sql, args.keep_versions)
         if trained is None:
             print("skipped: the model already has versions (CREATE MODEL IF NOT EXISTS)")
             return 0
@@ -109,11 +133,13 @@ def run_train(args: argparse.Namespace) -> int:
         f"{trained.model}: trained version {trained.version} ({trained.model}__v{trained.version}), "
         f"alias challenger; {trained.model} serves version {serving}"
     )
+    if trained.retired:
+        print(f"retired versions {', '.join(map(str, trained.retired))} (keep_versions {args.keep_versions})")
     return 0
 
 
 def run_versions(args: argparse.Namespace) -> int:
-    model = parse_model(args.model)
+    model = parse_model(dbt_name_or_path(args, args.model))
     with open_registry(args) as registry:
         versions = registry.versions(model)
         aliases = registry.aliases(model)
@@ -174,9 +200,10 @@ def _text(value: Any) -> str:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    model = parse_model(args.model)
+    model = parse_model(dbt_name_or_path(args, args.model))
+    holdout = dbt_name_or_path(args, args.holdout)  # before the registry holds the DuckDB file
     with open_registry(args) as registry:
-        result = registry.promote(model, args.holdout, args.metric, args.min_gain, args.challenger)
+        result = registry.promote(model, holdout, args.metric, args.min_gain, args.challenger)
     decision = result.decision
     scored = f"challenger v{result.challenger} {result.metric}={decision.challenger_score:.6g}"
     if result.champion is None:
@@ -189,13 +216,13 @@ def run_promote(args: argparse.Namespace) -> int:
         else f"kept v{result.champion} as champion"
     )
     print(
-        f"{model}: {scored} on {args.holdout}; gain {decision.gain:.6g}, margin {args.min_gain:g}: {outcome}"
+        f"{model}: {scored} on {holdout}; gain {decision.gain:.6g}, margin {args.min_gain:g}: {outcome}"
     )
     return 0
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    model = parse_model(args.model)
+    model = parse_model(dbt_name_or_path(args, args.model))
     with open_registry(args) as registry:
         demoted, restored = registry.rollback(model)
     print(f"{model}: rolled back the champion from v{demoted} to v{restored}; {model} serves v{restored}")
@@ -203,7 +230,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def run_alias(args: argparse.Namespace) -> int:
-    model = parse_model(args.model)
+    model = parse_model(dbt_name_or_path(args, args.model))
     with open_registry(args) as registry:
         before = registry.set_alias(model, args.name, args.version)
     was = "new alias" if before is None else f"was v{before}"
@@ -215,7 +242,7 @@ def run_alias(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from ml.report import write_report
 
-    model = parse_model(args.model)
+    model = parse_model(dbt_name_or_path(args, args.model))
     with open_registry(args) as registry:
         path = write_report(registry, model, args.version, args.out)
     print(f"{model}: model card written to {path}")

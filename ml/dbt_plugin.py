@@ -18,6 +18,9 @@ models (tree SHAP); macros/ml_functions/_ml_local_udfs_ready.sql loads each mode
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb.sqltypes import VARCHAR
@@ -32,7 +35,13 @@ def engine_version() -> str:
 
 class Plugin(BasePlugin):
     """Registers ml_engine_version() and the engine's UDFs on dbt's DuckDB connection (its cursors
-    see them too)."""
+    see them too), and makes the warehouse file's folder, which DuckDB does not, so that a plain
+    `dbt build` on a fresh clone works."""
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        path = getattr(self.creds, "path", None)
+        if path and path != ":memory:" and ":" not in path.split("/")[0]:  # a file, not md: / s3:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
         conn.create_function("ml_engine_version", engine_version, [], VARCHAR, side_effects=False)

@@ -568,7 +568,11 @@
             "alias_pattern": "^[a-z][a-z0-9_-]{0,62}$",
             "challenger": "challenger",
             "champion": "champion",
+            "external": "external",
+            "keep_versions": 10,
+            "retired": "retired",
             "schema": "ml_registry",
+            "serving_label": "ml_registry_version",
             "tables": {
                 "model_aliases": [
                     [

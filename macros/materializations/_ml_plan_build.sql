@@ -1,11 +1,14 @@
 {#- Everything a bqml_model build decides before training, shared by both targets:
     validate the config, render the DDL, fingerprint it and its data, decide whether to retrain. -#}
 {% macro _ml_plan_build() %}
-    {#- Under meta: dbt reserves config's top level for its own and adapters' keys. -#}
-    {%- set ml_config = config.meta_get('ml_config', {}) -%}
-    {%- set transform = config.meta_get('transform') -%}
-    {%- set retrain = config.meta_get('retrain', 'auto') -%}
-    {%- do analytics_ml._ml_validate_config(ml_config, transform, retrain) -%}
+    {#- Under meta (dbt reserves config's top level for its own and adapters' keys), or at the top
+        level as dbt_ml writes them: either place, not both. -#}
+    {%- set ml_config = analytics_ml._ml_config_entry('ml_config', {}) -%}
+    {%- set transform = analytics_ml._ml_config_entry('transform', none) -%}
+    {%- set retrain = analytics_ml._ml_config_entry('retrain', 'auto') -%}
+    {%- set keep_versions = analytics_ml._ml_config_entry('keep_versions',
+        var('ml_keep_versions', analytics_ml._ml_contract().registry.keep_versions)) -%}
+    {%- do analytics_ml._ml_validate_config(ml_config, transform, retrain, keep_versions) -%}
     {%- set relation = this.incorporate(type='view') -%}
     {%- set ddl = analytics_ml.ml_create_model_ddl(relation, sql, ml_config, transform) -%}
     {%- set state = analytics_ml._ml_ensure_state_table() -%}
@@ -18,6 +21,7 @@
         'data_fingerprint': analytics_ml._ml_training_data_fingerprint(model),
         'ml_config': ml_config,
         'transform': transform,
+        'keep_versions': keep_versions,
         'sql': sql,
     } -%}
     {%- do plan.update({'reason': analytics_ml._ml_retrain_reason(

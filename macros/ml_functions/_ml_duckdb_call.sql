@@ -20,9 +20,11 @@
             and function in ('{{ function }}', '{{ variant }}')
             and has_input = {{ input is not none }}
     {%- endset -%}
-    {%- set catalog = adapter.get_relation(database=model.database, schema=contract.engine_schema, identifier='model_functions') -%}
+    {#- Asked of the database, not dbt's relation cache: the engine creates its tables during the
+        run, behind the cache's back. -#}
+    {%- set found = run_query("select count(*) from information_schema.tables where table_catalog = '" ~ model.database ~ "' and table_schema = '" ~ contract.engine_schema ~ "' and table_name = 'model_functions'") -%}
     {%- set templates = {} -%}
-    {%- for row in (run_query(query).rows if catalog is not none else []) -%}
+    {%- for row in (run_query(query).rows if found.columns[0].values()[0] else []) -%}
         {%- do templates.update({row[0]: row[1]}) -%}
     {%- endfor -%}
     {%- if function not in templates -%}

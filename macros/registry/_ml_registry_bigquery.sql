@@ -73,6 +73,53 @@
         ~ "' and status != 'external'))") }}
 {% endmacro %}
 
+{#- bigquery.serving_label_sql: after a version is copied over the unversioned model, the label
+    that records which version it is a copy of (`python -m ml versions` compares it with the
+    registry). -#}
+{% macro _ml_serving_label_sql(relation, version) %}
+    {{ return('ALTER MODEL ' ~ analytics_ml._ml_model_name(relation) ~ " SET OPTIONS (labels = [('"
+        ~ analytics_ml._ml_contract().registry.serving_label ~ "', '" ~ version | int ~ "')])") }}
+{% endmacro %}
+
+{#- Serve `version` at the unversioned name, as BigQueryBackend does once the registry committed:
+    a copy job (dbt-bigquery's copy_table; 'table' is WRITE_TRUNCATE, creating the model the
+    first time), then the label. -#}
+{% macro _ml_bigquery_serve(relation, version) %}
+    {%- do adapter.copy_table(analytics_ml._ml_version_relation(relation, version), relation, 'table') -%}
+    {% call statement('ml_serving_label') -%}
+        {{ analytics_ml._ml_serving_label_sql(relation, version) }}
+    {%- endcall %}
+{% endmacro %}
+
+{#- registry.versions_to_retire as one query: versions trained in the warehouse and not retired,
+    older than the newest `keep_versions`, that no alias names. -#}
+{% macro _ml_retired_versions_sql(relation, keep_versions) %}
+    {%- set model = analytics_ml._ml_registry_literal(analytics_ml._ml_registry_model_name(relation)) -%}
+    {%- set registry = analytics_ml._ml_contract().registry -%}
+    {{ return("select version from (select version, row_number() over (order by version desc) as newest from "
+        ~ analytics_ml._ml_registry_relation(relation.database, 'model_versions') ~ " where model = " ~ model
+        ~ " and status not in ('" ~ registry.external ~ "', '" ~ registry.retired ~ "')) as ranked where newest > "
+        ~ keep_versions | int ~ " and version not in (select version from "
+        ~ analytics_ml._ml_registry_relation(relation.database, 'model_aliases') ~ " where model = " ~ model
+        ~ ") order by version") }}
+{% endmacro %}
+
+{#- Registry._retire: the versions' rows marked retired first, then their models dropped (a crash
+    in between leaves a retired version with a model, which `python -m ml versions` reports). -#}
+{% macro _ml_retire_statements(relation, versions) %}
+    {%- if versions | length == 0 -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set statements = ['update ' ~ analytics_ml._ml_registry_relation(relation.database, 'model_versions')
+        ~ " set status = '" ~ analytics_ml._ml_contract().registry.retired ~ "' where model = "
+        ~ analytics_ml._ml_registry_literal(analytics_ml._ml_registry_model_name(relation))
+        ~ ' and version in (' ~ versions | map('int') | join(', ') ~ ')'] -%}
+    {%- for version in versions -%}
+        {%- do statements.append('DROP MODEL IF EXISTS ' ~ analytics_ml._ml_model_name(analytics_ml._ml_version_relation(relation, version | int))) -%}
+    {%- endfor -%}
+    {{ return(statements) }}
+{% endmacro %}
+
 {#- The OPTIONS a version is created with: the config's, and when it registers in the Vertex AI
     Model Registry (model_registry = 'vertex_ai'), bigquery.vertex_options' defaults: every
     version under one Vertex model (vertex_ai_model_id `<dataset>_<name>` unless configured) with

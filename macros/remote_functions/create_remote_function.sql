@@ -12,12 +12,14 @@
 
 {#- BigQuery: CREATE FUNCTION ... REMOTE WITH CONNECTION, an HTTP endpoint (Cloud Function) behind a BigQuery connection. -#}
 {#- The endpoint, the connection and the context come from vars and environment variables: the
-    strings are escaped, the connection is checked to be a connection path. -#}
+    strings are escaped, the connection is checked to be a connection path. Checked only when the
+    DDL runs (execute): dbt renders hooks while it parses the whole project, and compiling or
+    building another model must not need this one's settings. -#}
 {% macro bigquery__create_remote_function(name, arguments, returns, endpoint, connection, max_batching_rows, user_defined_context) -%}
-  {%- if not endpoint or not connection -%}
+  {%- if execute and (not endpoint or not connection) -%}
     {{ exceptions.raise_compiler_error("create_remote_function(" ~ name ~ "): set the endpoint (deployed function URL) and the connection (project.location.connection_id)") }}
   {%- endif -%}
-  {%- if not modules.re.match('^[A-Za-z0-9_.:-]+$', connection | string) -%}
+  {%- if execute and not modules.re.match('^[A-Za-z0-9_.:-]+$', connection | string) -%}
     {{ exceptions.raise_compiler_error("create_remote_function(" ~ name ~ "): connection '" ~ connection ~ "' is not a project.location.connection_id path") }}
   {%- endif -%}
   {%- set q = analytics_ml._ml_sql_literal -%}

@@ -15,7 +15,6 @@ MAX_NORMAL_EQUATION_CARDINALITY = 10_000
 class GeneralizedLinearModel(BaseModel):
     """Options common to BigQuery ML's linear and logistic regression (the CREATE MODEL reference's)."""
 
-
     def __init__(
         self,
         *,

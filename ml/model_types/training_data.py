@@ -96,9 +96,11 @@ class TrainingData:
         )
         for (column, predicate), count in zip(bad.items(), counts, strict=True):
             if count:
-                example = self.con.sql(
-                    f"SELECT * FROM ({relation}) AS __ml_v WHERE {predicate} LIMIT 1"
-                ).to_arrow_table().to_pylist()[0]
+                example = (
+                    self.con.sql(f"SELECT * FROM ({relation}) AS __ml_v WHERE {predicate} LIMIT 1")
+                    .to_arrow_table()
+                    .to_pylist()[0]
+                )
                 example.pop("__ml_is_eval", None)
                 rows = "row has" if count == 1 else "rows have"
                 raise MLError(

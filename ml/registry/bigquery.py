@@ -7,12 +7,19 @@ its registry row and alias changes commit as one multi-statement transaction. A 
 leaves an unregistered model, which the registry never serves and the next training steps over.
 Reads run at once; the writes of one registry change are sent together as one script.
 
+The unversioned name `name` is a model too, as on DuckDB: once a change that moves what it serves
+has committed (its compare-and-set passed), a copy job copies `name__v<N>` over `name` and the
+label `ml_registry_version` on `name` records N. A change whose compare-and-set fails copies
+nothing; a crash after the commit leaves `name` and the registry apart until the next promote or
+rollback copies again, and `problems` (python -m ml versions) reports it meanwhile.
+
 Google's client libraries are imported where used: they take seconds to import, and the local
 target never needs them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +29,16 @@ from typing import Any
 
 from ml.errors import MLError
 from ml.names import ModelName
-from ml.registry.ddl import bigquery_literal, is_version_name
+from ml.registry.ddl import bigquery_literal, is_version_name, version_name
 from ml.registry.schema import column_kind
 from ml.sql.statements import CreateModel
 
-_PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+_PARAM = re.compile(r"(?<!@)@([A-Za-z_][A-Za-z0-9_]*)")  # not @@row_count, a system variable
 _SCRIPT_PREFIX = re.compile(r"^s[0-9]+_")
 # Vertex AI model IDs; the dbt macros check the same pattern (the generated contract).
 VERTEX_MODEL_ID = re.compile(r"^[a-z][a-z0-9_-]{0,127}$")
+# The label on the unversioned model naming the version it is a copy of (the contract has it too).
+SERVING_LABEL = "ml_registry_version"
 
 
 def quote_path(*parts: str) -> str:
@@ -103,6 +112,41 @@ class Script:
         return ";\n".join(["BEGIN TRANSACTION", *self.statements, "COMMIT TRANSACTION"]) + ";"
 
 
+def tables_in(query: str, project: str) -> list[str]:
+    """`project.dataset.table` of every table `query` reads (CTE names are not tables)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        parsed = sqlglot.parse_one(query, read="bigquery")
+    except sqlglot.errors.ParseError as exc:
+        raise MLError(f"Cannot read the tables of the training query: {str(exc).splitlines()[0]}") from exc
+    ctes = {cte.alias_or_name for cte in parsed.find_all(exp.CTE)}
+    paths = []
+    for table in parsed.find_all(exp.Table):
+        if not table.db and table.name in ctes:
+            continue
+        if not table.db:
+            raise MLError(f"Table {table.name} in the training query needs its dataset (dataset.table)")
+        paths.append(".".join((table.catalog or project, table.db, table.name)))
+    return sorted(set(paths))
+
+
+def serving_label_sql(model_sql: str, version: int) -> str:
+    """The ALTER MODEL that records, on the unversioned model, which version it was copied from."""
+    return f"ALTER MODEL {model_sql} SET OPTIONS (labels = [('{SERVING_LABEL}', '{int(version)}')])"
+
+
+def copy_job_config() -> Any:
+    """Copy a version over the unversioned model, creating it the first time and replacing it after."""
+    from google.cloud import bigquery
+
+    return bigquery.CopyJobConfig(
+        create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+    )
+
+
 def default_version_request(project: str, region: str, model: ModelName, version: int) -> Any:
     """The Vertex AI call that makes version `version` (found by its alias v<N>) the model's
     `default` version, the one Vertex serves when none is named: the counterpart of the registry's
@@ -117,9 +161,8 @@ class BigQueryBackend:
     """What the registry needs from a warehouse, on BigQuery (google-cloud-bigquery)."""
 
     dialect = "bigquery"
-    # BigQuery ML has no model aliases: `ml_predict` resolves the champion from the registry when
-    # it compiles, so the unversioned name is not a model of its own here.
-    serves_by_name = False
+    # BigQuery ML has no model aliases: the unversioned name is a copy of the version it serves.
+    serves_by_name = True
 
     def __init__(self, client: Any, project: str, vertex_region: str | None = None) -> None:
         self.client = client
@@ -127,7 +170,8 @@ class BigQueryBackend:
         self.vertex_region = vertex_region
         self.database = project
         self._script: Script | None = None
-        self._served: list[tuple[ModelName, int]] = []
+        self._served: dict[ModelName, int] = {}
+        self._dropped: list[ModelName] = []
 
     @classmethod
     def connect(cls, project: str | None, location: str, vertex_region: str | None = None) -> BigQueryBackend:
@@ -189,7 +233,7 @@ class BigQueryBackend:
     @contextmanager
     def recording(self) -> Iterator[Script]:
         """Collect the writes made inside into one script instead of sending them."""
-        self._script, self._served = Script(), []
+        self._script, self._served, self._dropped = Script(), {}, []
         try:
             yield self._script
         finally:
@@ -201,7 +245,27 @@ class BigQueryBackend:
             yield self
         if script.statements:
             self.rows(script.sql(), script.parameters)
+        # Only now, after the compare-and-set committed: a change that lost its race copies nothing.
+        for model, version in self._served.items():
+            self._copy_version(model, version)
+        for name in self._dropped:
+            self.rows(f"DROP MODEL IF EXISTS {self.model_sql(name)}")
         self._move_vertex_default()
+
+    def _copy_version(self, model: ModelName, version: int) -> None:
+        """Make the unversioned model a copy of `version`, then label it with the version: a crash
+        between the two leaves the old label, which `serving` reads as a disagreement to repair."""
+        from google.api_core.exceptions import GoogleAPICallError
+
+        source = ".".join((self.project, model.dataset, version_name(model, version).model))
+        destination = ".".join((self.project, model.dataset, model.model))
+        try:
+            self.client.copy_table(source, destination, job_config=copy_job_config()).result()
+        except GoogleAPICallError as exc:
+            raise MLError(
+                f"Copying {source} to {destination}: {str(exc.message or exc).splitlines()[0]}"
+            ) from exc
+        self.rows(serving_label_sql(self.model_sql(model), version))
 
     def _move_vertex_default(self) -> None:
         """After the registry committed, Vertex AI follows it (a failure here leaves Vertex behind,
@@ -213,16 +277,35 @@ class BigQueryBackend:
         client = aiplatform_v1.ModelServiceClient(
             client_options={"api_endpoint": f"{self.vertex_region}-aiplatform.googleapis.com"}
         )
-        model, version = self._served[-1]
+        model, version = list(self._served.items())[-1]
         client.merge_version_aliases(
             request=default_version_request(self.project, self.vertex_region, model, version)
         )
 
     def fingerprint(self, query: str) -> str:
-        row = self.rows(
-            f"SELECT COUNT(*) AS n, BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(t))) AS h FROM ({query}) AS t"
-        )[0]
-        return f"rows={row['n']};hash={(row['h'] or 0) & (2**64 - 1):016x}"
+        """The data `query` reads, from table metadata only (scanning it would bill every byte it
+        reads): each table it reads, through views, by row count and last-modified time. Equal
+        data can fingerprint differently (a table rewritten with the same rows), never the
+        reverse while BigQuery's metadata is right."""
+        tables = sorted(self._tables_read(query, seen=set()))
+        total = sum(rows for _, rows, _ in tables)
+        digest = hashlib.sha256(repr(tables).encode()).hexdigest()[:16]
+        return f"rows={total};tables={len(tables)};metadata={digest}"
+
+    def _tables_read(self, query: str, seen: set[str]) -> list[tuple[str, int, str]]:
+        found = []
+        for path in tables_in(query, self.project):
+            if path in seen:
+                continue
+            seen.add(path)
+            table = self._get(self.client.get_table, *path.split(".")[1:])
+            if table is None:
+                raise MLError(f"Not found: Table {path} (read by the training query)")
+            if table.table_type == "VIEW":
+                found += self._tables_read(table.view_query, seen)
+            else:
+                found.append((path, int(table.num_rows or 0), str(table.modified)))
+        return found
 
     def _get(self, getter: Any, *parts: str) -> Any:
         from google.api_core.exceptions import NotFound
@@ -261,8 +344,17 @@ class BigQueryBackend:
         names = [m.model_id for m in listed if is_version_name(m.model_id)]
         return sorted(int(n.rsplit("__v", 1)[1]) for n in names if n.rsplit("__v", 1)[0] == model.model)
 
+    def drop_model(self, name: ModelName) -> None:
+        if self._script is None:
+            self.rows(f"DROP MODEL IF EXISTS {self.model_sql(name)}")
+        else:
+            self._dropped.append(name)  # DROP MODEL cannot run inside a transaction: after it commits
+
     def serve(self, model: ModelName, version: int) -> None:
-        self._served.append((model, version))
+        self._served[model] = version  # copied once the transaction commits; the last one wins
 
     def serving(self, model: ModelName) -> int | None:
-        return None
+        """The version the unversioned model's label names (None: no such model, or no label)."""
+        found = self._get(self.client.get_model, model.dataset, model.model)
+        label = (found.labels or {}).get(SERVING_LABEL, "") if found is not None else ""
+        return int(label) if label.isdigit() else None

@@ -168,6 +168,9 @@ class LocalBackend:
             )
         )
 
+    def drop_model(self, name: ModelName) -> None:
+        self.store.drop(name)  # inside the current transaction, like the registry row retiring it
+
     def serve(self, model: ModelName, version: int) -> None:
         """Point the unversioned name at one version, inside the current transaction."""
         self.store.copy(version_name(model, version), model)

@@ -27,6 +27,9 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 READY = "ready"
 EXTERNAL = "external"  # trained outside the warehouse (Spark, PyTorch): an artifact, no engine model
+RETIRED = "retired"  # dropped by retention: its row and metrics stay, its model does not
+# How many of a model's newest warehouse versions training keeps (aliased ones are always kept).
+DEFAULT_KEEP_VERSIONS = 10
 # Alias names; the dbt macros check the same pattern (the generated contract).
 ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
@@ -55,6 +58,7 @@ class Backend(Protocol):
     def model_exists(self, name: ModelName) -> bool: ...
     def model_info(self, name: ModelName) -> dict[str, Any]: ...
     def version_models(self, model: ModelName) -> list[int]: ...
+    def drop_model(self, name: ModelName) -> None: ...
     def serve(self, model: ModelName, version: int) -> None: ...
     def serving(self, model: ModelName) -> int | None: ...
 
@@ -64,6 +68,7 @@ class Trained:
     model: ModelName
     version: int
     serving: bool  # whether the unversioned name now serves it (no champion yet)
+    retired: tuple[int, ...] = ()  # old versions retention dropped with this training
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,10 @@ class Registry:
         if version is not None:
             if version not in known:
                 raise MLError(f"Not found: version {version} of model {model} (versions: {_list(known)})")
+            if rows[known.index(version)]["status"] == RETIRED:
+                raise MLError(
+                    f"Version {version} of model {model} was retired: its model was dropped (keep_versions)"
+                )
             return version
         aliases = self.aliases(model)
         if alias is not None:
@@ -175,14 +184,17 @@ class Registry:
 
     # Changes ----------------------------------------------------------------------------------
 
-    def train(self, ddl: str) -> Trained | None:
-        """Train `ddl` (CREATE [OR REPLACE] MODEL ds.m ...) as the next version of ds.m; None when
-        IF NOT EXISTS found versions already."""
+    def train(self, ddl: str, keep_versions: int = DEFAULT_KEEP_VERSIONS) -> Trained | None:
+        """Train `ddl` (CREATE [OR REPLACE] MODEL ds.m ...) as the next version of ds.m, retiring
+        versions past the newest `keep_versions` that no alias names; None when IF NOT EXISTS
+        found versions already."""
         statement = parse_create(ddl, getattr(self.backend, "database", None))
         model = statement.name
+        check_keep_versions(keep_versions)
         with self.backend.transaction():
             self._ensure_tables()
-            registered = [row["version"] for row in self._versions(model)]
+            rows = self._versions(model)
+            registered = [row["version"] for row in rows]
             if statement.if_not_exists and registered:
                 return None
             version = max([0, *registered, *self.backend.version_models(model)]) + 1
@@ -199,12 +211,29 @@ class Registry:
             )
             crash_point("train:registered")
             self._set_alias(model, CHALLENGER, version)
-            serving = CHAMPION not in self.aliases(model)
+            aliases = {**self.aliases(model), CHALLENGER: version}  # as committed, on any backend
+            serving = CHAMPION not in aliases
             if serving:
                 self.backend.serve(model, version)
+            retired = versions_to_retire(
+                [*rows, {"version": version, "status": READY}], aliases, keep_versions
+            )
+            self._retire(model, retired)
             crash_point("train:before-commit")
         crash_point("train:committed")
-        return Trained(model, version, serving)
+        return Trained(model, version, serving, tuple(retired))
+
+    def _retire(self, model: ModelName, versions: list[int]) -> None:
+        """Mark `versions` retired and drop their models: the registry row first, so a crash
+        between the two leaves a retired version with a model (reported by `problems`), never a
+        ready version without one."""
+        for version in versions:
+            self.backend.execute(
+                f"UPDATE {self.table('model_versions')} SET status = '{RETIRED}' "
+                "WHERE model = @model AND version = @version",
+                {"model": str(model), "version": version},
+            )
+            self.backend.drop_model(version_name(model, version))
 
     def record_external(
         self,
@@ -335,6 +364,7 @@ class Registry:
         metric = metric.lower()
         holdout_name = parse_model_path(holdout.split("."))
         with self.backend.transaction():
+            self._repair_serving(model)
             aliases = self.aliases(model)
             champion = aliases.get(CHAMPION)
             if challenger is None and CHALLENGER not in aliases:
@@ -415,11 +445,12 @@ class Registry:
     def rollback(self, model: ModelName) -> tuple[int, int]:
         """Make the champion before the current one champion again; returns (from, to)."""
         with self.backend.transaction():
+            self._repair_serving(model)
             champion = self.aliases(model).get(CHAMPION)
             if champion is None:
                 self.versions(model)  # an unknown model says so first
                 raise MLError(f"Model {model} has no champion: nothing to roll back")
-            previous = self._previous_champion(model, champion)
+            previous = self.resolve(model, version=self._previous_champion(model, champion))
             self._move_champion(model, champion, previous)
             self.backend.execute(
                 f"UPDATE {self.table('model_versions')} SET status = 'rolled_back' "
@@ -475,11 +506,22 @@ class Registry:
             )
         return before
 
+    def _repair_serving(self, model: ModelName) -> None:
+        """Serve the registry's version at the unversioned name again if it serves another: on
+        BigQuery a crash between the registry's commit and the copy that follows it leaves them
+        apart (`problems` reports it); the change about to be made serves its own version after."""
+        if not self.backend.serves_by_name:
+            return
+        expected = self.default_version(model)
+        if expected is not None and self.backend.serving(model) != expected:
+            self.backend.serve(model, expected)
+
     def problems(self, model: ModelName) -> list[str]:
         """What is inconsistent between the registry and the warehouse (empty when all is well)."""
         rows = self._versions(model)
         registered = [row["version"] for row in rows]
         external = {row["version"] for row in rows if row["status"] == EXTERNAL}
+        retired = {row["version"] for row in rows if row["status"] == RETIRED}
         found = []
         for version in sorted(set(self.backend.version_models(model)) - set(registered)):
             found.append(
@@ -488,7 +530,13 @@ class Registry:
                 f"because a dbt build on BigQuery that reaches version {version} fails to create it"
             )
         for version in registered:
-            if version not in external and not self.backend.model_exists(version_name(model, version)):
+            exists = version not in external and self.backend.model_exists(version_name(model, version))
+            if version in retired and exists:
+                found.append(
+                    f"version {version} was retired but its model {version_name(model, version)} "
+                    "still exists: drop it"
+                )
+            elif version not in external | retired and not exists:
                 found.append(f"registered version {version} has no model {version_name(model, version)}")
         for alias, version in self.aliases(model).items():
             if version not in registered:
@@ -499,6 +547,22 @@ class Registry:
             if serving != expected:
                 found.append(f"{model} serves version {serving}, expected {expected}")
         return found
+
+
+def check_keep_versions(keep_versions: int) -> None:
+    if isinstance(keep_versions, bool) or not isinstance(keep_versions, int) or keep_versions < 1:
+        raise MLError(
+            f"keep_versions must be a positive integer (the newest versions kept), got {keep_versions!r}"
+        )
+
+
+def versions_to_retire(rows: list[dict[str, Any]], aliases: dict[str, int], keep_versions: int) -> list[int]:
+    """The versions retention drops: those trained in the warehouse and not yet retired, older than
+    the newest `keep_versions` of them, that no alias (champion, challenger, custom) names. The
+    version the unversioned name serves is the champion or the newest, so it is always kept."""
+    live = sorted(row["version"] for row in rows if row["status"] not in (EXTERNAL, RETIRED))
+    named = set(aliases.values())
+    return [version for version in live[:-keep_versions] if version not in named]
 
 
 def _serving_version(rows: list[dict[str, Any]], aliases: dict[str, int]) -> int | None:

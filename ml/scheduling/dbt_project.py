@@ -22,6 +22,8 @@ from ml.scheduling.declarations import DeclarationError, Job
 # Selector words that are not model names: set operators and dbt's method prefixes handle themselves.
 _GRAPH_OPERATORS = re.compile(r"^(@|[0-9]*\+)?(?P<name>.*?)(\+[0-9]*)?$")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# The materializations that train a BigQuery ML model (`model` is dbt_ml's spelling).
+ML_MATERIALIZATIONS = ("bqml_model", "model")
 # Messages of failures that pass on their own: a DuckDB file held by another process, BigQuery's
 # retryable error reasons, network trouble. Everything else fails the same way on a retry.
 TRANSIENT = re.compile(
@@ -89,7 +91,7 @@ class DbtProject:
         """The bqml_model nodes `job.models` selects and the job's relations on this target;
         refuses unknown model names, selections without a bqml_model, and metrics they lack."""
         catalog = self.list_nodes(resource_types="model seed")
-        relations = {node["name"]: f"{node['schema']}.{node['alias']}" for node in catalog}
+        relations = _relations(catalog)
         models = {node["name"] for node in catalog if node["resource_type"] == "model"}
         words = re.split(r"[\s,]+", job.models.strip())
         for word in words:
@@ -103,7 +105,7 @@ class DbtProject:
         nodes = [
             _model_node(node)
             for node in selected
-            if node["resource_type"] == "model" and node["config"].get("materialized") == "bqml_model"
+            if node["resource_type"] == "model" and node["config"].get("materialized") in ML_MATERIALIZATIONS
         ]
         if not nodes:
             raise DeclarationError(job.name, "models", f"selector {job.models!r} selects no bqml_model node")
@@ -121,6 +123,16 @@ class DbtProject:
             _relation(job, "holdout", job.holdout, relations),
             _relation(job, "drift.relation", job.drift.relation, relations) if job.drift else None,
         )
+
+    def relation(self, name: str) -> str:
+        """The `schema.alias` of the dbt model or seed `name` on this target."""
+        relations = _relations(self.list_nodes(resource_types="model seed"))
+        if name not in relations:
+            raise MLError(
+                f"{name} is neither dataset.name nor a dbt model or seed of {self.project_dir} "
+                f"(--dbt-project-dir)"
+            )
+        return relations[name]
 
     def validate(self, jobs: Sequence[Job]) -> dict[str, ResolvedJob]:
         return {job.name: self.resolve(job) for job in jobs}
@@ -167,6 +179,10 @@ def _release_duckdb_file() -> None:
             DuckDBConnectionManager._ENV = None
 
 
+def _relations(catalog: list[dict]) -> dict[str, str]:
+    return {node["name"]: f"{node['schema']}.{node['alias']}" for node in catalog}
+
+
 def _relation(job: Job, field_name: str, value: str, relations: dict[str, str]) -> str:
     """A dbt model or seed name → `schema.alias` on the target; `dataset.table` stays as written."""
     if "." in value:
@@ -177,5 +193,6 @@ def _relation(job: Job, field_name: str, value: str, relations: dict[str, str]) 
 
 
 def _model_node(node: dict) -> ModelNode:
-    ml_config = (node["config"].get("meta") or {}).get("ml_config") or {}
+    config = node["config"]
+    ml_config = (config.get("meta") or {}).get("ml_config") or config.get("ml_config") or {}
     return ModelNode(node["name"], node["schema"], str(ml_config.get("model_type", "")).upper())

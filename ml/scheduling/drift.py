@@ -33,21 +33,24 @@ SHARE_FLOOR = 1e-4
 
 @dataclass
 class DriftReport:
-    """Per-feature scores of one model; `score` is the largest."""
+    """Per-feature scores of one model; `score` is the largest. `metric` names the per-feature
+    figure: `psi` here, `divergence` on BigQuery (drift_bigquery.py)."""
 
     model: str
-    rows: int
+    rows: int | None
     features: dict[str, dict[str, Any]] = field(default_factory=dict)
     not_compared: list[str] = field(default_factory=list)
+    metric: str = "psi"
 
     @property
     def score(self) -> float:
-        return max((f["psi"] for f in self.features.values()), default=0.0)
+        return max((f[self.metric] for f in self.features.values()), default=0.0)
 
     def as_record(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "rows": self.rows,
+            "metric": self.metric,
             "score": self.score,
             "features": self.features,
             "not_compared": self.not_compared,

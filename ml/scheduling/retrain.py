@@ -25,7 +25,7 @@ import duckdb
 from ml.errors import MLError
 from ml.registry import Registry, parse_model
 from ml.registry.local import LocalBackend, connect
-from ml.scheduling import declarations, drift
+from ml.scheduling import declarations, drift, drift_bigquery
 from ml.scheduling.dbt_project import DbtProject, ModelNode, ResolvedJob
 from ml.scheduling.store import Acquired, LockHeld, RunRecords, RunStore, StoreError, process_owner
 
@@ -155,13 +155,7 @@ class Retrainer:
         """Run `trigger.job` once; MLError (unknown job, bad declarations) before anything starts."""
         job = self.job(trigger.job)
         if job.drift is not None and self.settings.warehouse == "bigquery":
-            # The gate compares with the per-category counts the local engine keeps; BigQuery's
-            # ML.FEATURE_INFO has only category_count for a categorical feature, and the numeric-only
-            # comparison is not built: refuse rather than retrain (or skip) ungated.
-            raise MLError(
-                f"job {job.name!r} is drift-gated, and the drift gate runs on the local target only: "
-                "on BigQuery the registry keeps no per-category training counts to compare with"
-            )
+            drift_bigquery.check_threshold(job.name, job.drift.threshold)  # before anything starts
         try:
             return self._run(job, trigger)
         except StoreError as exc:  # the run store itself failed: nothing (more) could be recorded
@@ -252,24 +246,35 @@ class Retrainer:
         job = resolved.job
         if job.drift is None or resolved.drift_relation is None:
             return None
-        assert isinstance(self.store, RunStore)  # drift-gated jobs are refused on BigQuery (run())
-        with self.store.connect() as con:
-            try:
-                reports = [
-                    drift.measure(con, node.relation, resolved.drift_relation) for node in resolved.models
-                ]
-            except MLError as exc:  # a model never trained has nothing to drift from: train it
-                return {"drifted": True, "reason": str(exc), "threshold": job.drift.threshold}
+        try:
+            reports = self._drift_reports(resolved)
+        except MLError as exc:  # a model never trained has nothing to drift from: train it
+            return {"drifted": True, "reason": str(exc), "threshold": job.drift.threshold}
         score = max(report.score for report in reports)
         drifted = score >= job.drift.threshold
         verb = "reaches" if drifted else "is below"
+        figure = "PSI" if reports[0].metric == "psi" else "Jensen-Shannon divergence (ML.VALIDATE_DATA_SKEW)"
         return {
             "drifted": drifted,
             "score": score,
             "threshold": job.drift.threshold,
-            "reason": f"largest feature PSI {score:.4f} {verb} the threshold {job.drift.threshold}",
+            "reason": f"largest feature {figure} {score:.4f} {verb} the threshold {job.drift.threshold}",
             "models": [report.as_record() for report in reports],
         }
+
+    def _drift_reports(self, resolved: ResolvedJob) -> list[drift.DriftReport]:
+        """Each model's drift on the job's relation: the engine's PSI locally, BigQuery ML's own
+        ML.VALIDATE_DATA_SKEW on BigQuery."""
+        relation, threshold = resolved.drift_relation, resolved.job.drift.threshold
+        if self.settings.warehouse == "bigquery":
+            with self.registry() as registry:
+                return [
+                    drift_bigquery.measure(registry.backend, node.relation, relation, threshold)
+                    for node in resolved.models
+                ]
+        assert isinstance(self.store, RunStore)
+        with self.store.connect() as con:
+            return [drift.measure(con, node.relation, relation) for node in resolved.models]
 
 
 @contextlib.contextmanager

@@ -12,17 +12,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from ml.offline_key import OFFLINE_PROJECT, write_offline_key
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
 PROJECT_ITEMS = (
     "dbt_project.yml", "profiles.yml", "models", "macros", "seeds", ".sqlfluff", ".sqlfluffignore",
 )
-BIGQUERY_PROJECT_ID = "dummy-project"
-# Offline: unpinned ml_* calls on BigQuery otherwise ask the registry which version serves.
-OFFLINE_VARS = json.dumps({"ml_registry_lookup": False})
 # Owned and tested by the remote-function work (tests/remote_functions); it needs its own services.
 FOREIGN_MODELS = ("digit_predictions",)
 
@@ -43,7 +39,7 @@ class DbtRun:
         return {r["unique_id"]: r["message"] or "" for r in (self.results or {}).get("results", [])}
 
 
-def copy_project(destination: Path) -> Path:
+def copy_project(destination: Path, without_foreign_models: bool = True) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     for item in PROJECT_ITEMS:
         source = ROOT / item
@@ -51,10 +47,10 @@ def copy_project(destination: Path) -> Path:
             shutil.copytree(source, destination / item)
         elif source.exists():
             shutil.copy2(source, destination / item)
-    for name in FOREIGN_MODELS:
+    for name in FOREIGN_MODELS if without_foreign_models else ():
         for path in (destination / "models").rglob(f"{name}.*"):
             path.unlink()
-    (destination / "build").mkdir()
+    # No build/ folder: a fresh clone has none, and the ml.dbt_plugin plugin makes it.
     return destination
 
 
@@ -73,29 +69,6 @@ def run_dbt(project: Path, *args: str, env: dict[str, str] | None = None) -> Dbt
     seconds = time.perf_counter() - started
     results = json.loads(results_file.read_text()) if results_file.exists() else None
     return DbtRun(completed.returncode, completed.stdout + completed.stderr, seconds, results)
-
-
-def fake_service_account_key(path: Path) -> Path:
-    """A well-formed key nobody can use: dbt-bigquery builds its client offline from it, and
-    rendering sends no query."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    path.write_text(
-        json.dumps(
-            {
-                "type": "service_account",
-                "project_id": BIGQUERY_PROJECT_ID,
-                "private_key_id": "0",
-                "private_key": pem,
-                "client_email": f"dbt@{BIGQUERY_PROJECT_ID}.iam.gserviceaccount.com",
-                "client_id": "0",
-                "token_uri": "https://oauth2.googleapis.com/token",
-            }
-        )
-    )
-    return path
 
 
 @dataclass
@@ -126,25 +99,25 @@ class OfflineBigQueryProject:
     def render(self, macro: str, arguments: dict) -> list[dict]:
         """Runs a test macro that prints one JSON object per line starting with `{"name"`."""
         operation = run_dbt(
-            self.project, "--quiet", "run-operation", macro, "--vars", OFFLINE_VARS,
-            "--args", json.dumps(arguments), env=self.env,
+            self.project, "--quiet", "run-operation", macro, "--args", json.dumps(arguments), env=self.env,
         )
         assert operation.returncode == 0, operation.output
         return [json.loads(line) for line in operation.output.splitlines() if line.startswith('{"name"')]
 
 
 def compile_offline_for_bigquery(base: Path, test_macros: dict[str, str]) -> OfflineBigQueryProject:
-    """`dbt compile --target bigquery` on a fresh copy, with `test_macros` (file name -> text) added."""
-    project = copy_project(base / "analytics_ml")
+    """`dbt compile --target bigquery` on a fresh copy of the whole project, with `test_macros`
+    (file name -> text) added, as docs/bigquery-offline.md does it: a throwaway key, nothing sent."""
+    project = copy_project(base / "analytics_ml", without_foreign_models=False)
     for name, text in test_macros.items():
         (project / "macros" / name).write_text(text)
     env = {
         "DBT_TARGET": "bigquery",
-        "BIGQUERY_PROJECT": BIGQUERY_PROJECT_ID,
+        "BIGQUERY_PROJECT": OFFLINE_PROJECT,
         "BIGQUERY_METHOD": "service-account",
-        "BIGQUERY_KEYFILE": str(fake_service_account_key(base / "key.json")),
+        "BIGQUERY_KEYFILE": str(write_offline_key(base / "key.json")),
     }
-    compiled = run_dbt(project, "compile", "--no-populate-cache", "--vars", OFFLINE_VARS, env=env)
+    compiled = run_dbt(project, "compile", "--no-populate-cache", env=env)
     assert compiled.returncode == 0, compiled.output
     manifest = json.loads((project / "target" / "manifest.json").read_text())
     return OfflineBigQueryProject(project, env, manifest)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 import sqlglot
-from dbt_project_helpers import BIGQUERY_PROJECT_ID, compile_offline_for_bigquery
+from dbt_project_helpers import compile_offline_for_bigquery
 from sqlglot import exp
 
-PROJECT_ID = BIGQUERY_PROJECT_ID
+from ml.offline_key import OFFLINE_PROJECT
+
+PROJECT_ID = OFFLINE_PROJECT
 ML_DATASET = "analytics_ml_ml"
 STAGING = f"`{PROJECT_ID}`.`analytics_ml_staging`"
 
@@ -29,6 +31,14 @@ RENDER_MACRO = """
     {%- set standardized = analytics_ml.ml_weights(model, standardize=true) -%}
     {{ print(tojson({'name': 'weights_standardized', 'ddl': standardized})) }}
     {{ print(tojson({'name': 'engine_version', 'ddl': analytics_ml.ml_engine_version() | string})) }}
+    {#- The retrain check of every ML model, for real: a query sent here would fail (no Google). -#}
+    {%- for node in graph.nodes.values() if node.config.materialized == 'bqml_model' -%}
+        {{ print(tojson({'name': 'retrain_check:' ~ node.name,
+                         'ddl': analytics_ml._ml_training_data_fingerprint(node)})) }}
+    {%- endfor -%}
+    {%- set source = {'resource_type': 'source', 'unique_id': 'source.x.raw.events', 'database': 'p',
+                      'schema': 'raw', 'identifier': 'events', 'name': 'events'} -%}
+    {{ print(tojson({'name': 'table_metadata', 'ddl': analytics_ml._ml_table_metadata_sql(source)})) }}
 {% endmacro %}
 """
 
@@ -221,3 +231,27 @@ def test_ml_macros_render_bigquery_ml_table_functions(rendered: dict) -> None:
         else:
             # sqlglot 30 knows ML.PREDICT only: the call is pinned verbatim above, the rest must parse.
             sqlglot.parse_one(sql.replace(call, "ml_function_result"), read="bigquery")
+
+
+def test_the_whole_project_compiles_offline_including_the_remote_function_model(rendered: dict) -> None:
+    # digit_predictions' endpoint and connection are unset: they are checked when it runs, so
+    # neither its compile nor any other model's needs them.
+    sql = rendered["marts"]["digit_predictions"]
+    call = f"`{PROJECT_ID}`.`analytics_ml`.`classify_image`(image_png)"
+    assert call in sql
+    sqlglot.parse_one(sql.replace(call, "classified_image"), read="bigquery")
+
+
+def test_retrain_checks_read_no_table_data_on_bigquery(rendered: dict) -> None:
+    # Every demo model reads staging views over seeds: its check is the seeds' file checksums and
+    # the views' SQL, computed while rendering, with no query at all.
+    checks = {k.split(":", 1)[1]: v for k, v in rendered["ddl"].items() if k.startswith("retrain_check:")}
+    assert checks.keys() == rendered["ml_models"]
+    assert all(len(digest) == 32 for digest in checks.values())  # an md5, one per model
+    # A source's rows only BigQuery knows: its metadata, from the dataset's __TABLES__ (free).
+    query = sqlglot.parse_one(rendered["ddl"]["table_metadata"], read="bigquery")
+    (table,) = query.find_all(exp.Table)
+    assert (table.catalog, table.db, table.name) == ("p", "raw", "__TABLES__")
+    columns = {column.name for column in query.find_all(exp.Column)}
+    assert columns == {"row_count", "last_modified_time", "table_id"}
+    assert query.args["where"].sql("bigquery") == "WHERE table_id = 'events'"

@@ -32,7 +32,18 @@ BAD_MODELS = {
         "{'model_type': 'linear_reg', 'input_label_cols': ['body_mass_g'], 'max_iteration': 5}",
         "max_iteration",
     ),
+    # Found only by the engine, at training: reaches dbt as the engine's one line, no traceback.
+    "bad_label_column": ("{'model_type': 'linear_reg', 'input_label_cols': ['no_such_column']}",
+                         "Label column no_such_column not found in the training data"),
 }
+# A model written the dbt_ml way (materialized='model', ml_config at the top level), and a mart
+# evaluating it with the same macros.
+DBT_ML_MODEL = """{{ config(materialized='model', ml_config={
+    'model_type': 'linear_reg', 'input_label_cols': ['body_mass_g']}) }}
+select species, island, flipper_length_mm, body_mass_g
+from {{ ref('stg_penguins__penguins') }} where body_mass_g is not null
+"""
+DBT_ML_EVALUATION = "select * from {{ ml_evaluate(ref('dbt_ml_style_mass')) }}\n"
 
 THRESHOLD_PROBE = """
 {%- set first_hundred = 'select * from ' ~ ref('stg_titanic__passengers') ~ ' where passenger_id <= 100' -%}
@@ -157,6 +168,8 @@ def bad_config_build(dbt_project_copy: Path, changed_data_build: DbtRun) -> DbtR
             f"{{{{ config(meta={{'ml_config': {ml_config}}}) }}}}\n"
             "select species, sex, body_mass_g from {{ ref('stg_penguins__penguins') }}\n"
         )
+    (folder / "dbt_ml_style_mass.sql").write_text(DBT_ML_MODEL)
+    (dbt_project_copy / "models" / "marts" / "dbt_ml_style_evaluation.sql").write_text(DBT_ML_EVALUATION)
     # Same build: a model asking to be retrained every time, with nothing else changed.
     model = dbt_project_copy / "models" / "ml" / "penguins" / "penguins_body_mass.sql"
     opening = "    config(meta={\n"
@@ -380,6 +393,16 @@ def test_bad_config_fails_that_node_naming_model_and_option(bad_config_build: Db
         node = f"model.analytics_ml.{name}"
         assert statuses[node] == "error"
         assert f"bqml_model '{name}'" in messages[node] and option in messages[node], messages[node]
+        assert "Traceback" not in messages[node] and "Python model failed" not in messages[node]
+    assert "Traceback" not in bad_config_build.output
+
+
+def test_a_dbt_ml_style_model_builds_and_evaluates(dbt_project_copy: Path, bad_config_build: DbtRun) -> None:
+    statuses = bad_config_build.statuses()
+    assert statuses["model.analytics_ml.dbt_ml_style_mass"] == "success"
+    assert statuses["model.analytics_ml.dbt_ml_style_evaluation"] == "success"
+    [(r2,)] = query(dbt_project_copy, "select r2_score from main_marts.dbt_ml_style_evaluation")
+    assert 0.7 < r2 < 1
     others = {k: v for k, v in statuses.items() if not any(name in k for name in BAD_MODELS)}
     assert set(others.values()) <= {"success", "pass"}, others
     assert others.keys() >= ML_MODELS

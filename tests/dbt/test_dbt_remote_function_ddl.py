@@ -9,7 +9,7 @@ import json
 
 import pytest
 import sqlglot
-from dbt_project_helpers import OFFLINE_VARS, compile_offline_for_bigquery, run_dbt
+from dbt_project_helpers import compile_offline_for_bigquery, run_dbt
 from sqlglot import exp
 
 pytestmark = pytest.mark.slow
@@ -35,9 +35,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory):
 
 
 def render(offline, connection: str):
-    variables = {
-        **json.loads(OFFLINE_VARS), "classify_image_endpoint": ENDPOINT, "bigquery_connection": connection,
-    }
+    variables = {"classify_image_endpoint": ENDPOINT, "bigquery_connection": connection}
     return run_dbt(
         offline.project, "--quiet", "run-operation", "render_remote_function_for_tests",
         "--vars", json.dumps(variables), "--args", json.dumps({"context": CONTEXT}), env=offline.env,

@@ -8,8 +8,10 @@ import re
 
 import pytest
 import sqlglot
+from recording_client import RecordingClient
 from sqlglot import exp
 
+from ml.errors import MLError
 from ml.names import ModelName
 from ml.registry import CHALLENGER, CHAMPION, Registry
 from ml.registry.bigquery import BigQueryBackend, default_version_request, query_parameter
@@ -133,6 +135,26 @@ def test_the_served_version_becomes_vertex_ai_default() -> None:
     request = default_version_request(PROJECT, "us-central1", MODEL, 7)
     assert request.name == "projects/analytics-prod/locations/us-central1/models/ml_penguin_mass@v7"
     assert list(request.version_aliases) == ["default"]
+
+
+def test_the_training_data_fingerprint_reads_table_metadata_only() -> None:
+    view_query = "SELECT * FROM `analytics-prod.raw.penguins` WHERE body_mass_g IS NOT NULL"
+    tables = {
+        f"{PROJECT}.staging.penguins": {"type": "VIEW", "view": {"query": view_query}},
+        f"{PROJECT}.raw.penguins": {"type": "TABLE", "numRows": "344", "lastModifiedTime": "1764806400000"},
+    }
+    client = RecordingClient(PROJECT, tables=tables)
+    backend = BigQueryBackend(client, PROJECT)
+    statement = parse_create(DDL, PROJECT)
+
+    fingerprint = backend.fingerprint(statement.query)
+    assert client.calls == []  # no query: nothing scanned, nothing billed
+    assert fingerprint.startswith("rows=344;tables=1;metadata=")
+    assert backend.fingerprint(statement.query) == fingerprint
+    tables[f"{PROJECT}.raw.penguins"]["lastModifiedTime"] = "1764892800000"  # new rows loaded
+    assert backend.fingerprint(statement.query) != fingerprint
+    with pytest.raises(MLError, match=re.escape("Not found: Table analytics-prod.raw.nope")):
+        backend.fingerprint("SELECT * FROM raw.nope")
 
 
 @pytest.mark.gcp

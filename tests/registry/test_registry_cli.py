@@ -142,6 +142,39 @@ def test_versions_names_a_model_left_unregistered_and_exits_1_until_it_is_droppe
     assert "problems:" not in ok(ml_cli(database, "versions", "demo.m"))
 
 
+def test_retention_keeps_the_newest_versions_and_every_aliased_one(database: Path) -> None:
+    with registry_on(database) as registry:
+        registry.train(TRAIN_WORSE)
+        registry.promote(MODEL, "raw.holdout", "r2_score")  # v1 champion
+        registry.train(TRAIN_GOOD)
+        registry.set_alias(MODEL, "staging", 2)
+        registry.train(TRAIN_GOOD)
+        assert registry.train(TRAIN_GOOD, keep_versions=2).retired == ()  # v3 is the challenger
+    out = ok(ml_cli(database, "train", TRAIN_GOOD, "--keep-versions", "2"))
+    # v5 is the challenger now: v3 is past the newest two and unaliased; v1 and v2 are aliased.
+    assert "retired versions 3 (keep_versions 2)" in out
+    with registry_on(database) as registry:
+        assert [v["status"] for v in registry.versions(MODEL)] == [
+            "ready",
+            "ready",
+            "retired",
+            "ready",
+            "ready",
+        ]
+        assert registry.backend.version_models(MODEL) == [1, 2, 4, 5]
+        assert registry.problems(MODEL) == []
+        assert registry.resolve(MODEL) == 1  # the champion still serves
+    listing = ok(ml_cli(database, "versions", "demo.m"))
+    assert "| retired " in listing
+    refused = ml_cli(database, "alias", "demo.m", "champion", "3")
+    assert refused.returncode == 1
+    assert "Version 3 of model demo.m was retired: its model was dropped (keep_versions)" in refused.stderr
+    assert (
+        "keep_versions must be a positive integer"
+        in ml_cli(database, "train", TRAIN_GOOD, "--keep-versions", "0").stderr
+    )
+
+
 @pytest.fixture(scope="module")
 def champion_and_challenger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """v1 champion, v2 challenger; each test gets a copy."""

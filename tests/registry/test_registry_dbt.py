@@ -73,7 +73,12 @@ def builds(project: Path) -> list[tuple[DbtRun, dict[str, float]]]:
     assert first.returncode == 0, first.output
     runs = [(first, predictions(project))]
     database = project / "build" / "analytics_ml.duckdb"
-    ok(ml_cli(database, "promote", str(LINE), "--holdout", "main_raw.holdout", "--metric", "r2_score"))
+    # dbt names, as schedules/jobs.yml takes them: the model and the seed, looked up in the project.
+    promoted = ok(
+        ml_cli(database, "promote", "point_line", "--holdout", "holdout", "--metric", "r2_score",
+               "--dbt-project-dir", str(project))
+    )  # fmt: skip
+    assert f"{LINE}: challenger v1 r2_score=" in promoted and "promoted v1 to champion" in promoted
     (project / "seeds" / "points.csv").write_text(points(every=7))
     (project / "models" / "marts" / "line_champion.sql").write_text(CHAMPION_MART)
     second = run_dbt(project, "build")
@@ -146,3 +151,15 @@ def test_pinning_an_unknown_version_is_a_compile_error(project: Path, builds: li
         mart.unlink()
     assert run.returncode != 0
     assert "Not found: version 9 of model main_ml.point_line in the registry" in run.output
+
+
+def test_a_name_that_is_no_dbt_node_is_one_clear_line(
+    project: Path, builds: list[tuple[DbtRun, dict[str, float]]]
+) -> None:
+    database = project / "build" / "analytics_ml.duckdb"
+    refused = ml_cli(database, "versions", "no_such_model", "--dbt-project-dir", str(project))
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        f"Error: no_such_model is neither dataset.name nor a dbt model or seed of {project} "
+        "(--dbt-project-dir)"
+    )

@@ -1,13 +1,14 @@
 """What a dbt build on the `bigquery` target sends to the registry, rendered offline (no Google
 credentials, nothing sent) and parsed with sqlglot's BigQuery dialect: the versioned CREATE MODEL
 with its Vertex AI options, the transaction that registers the version, the registry tables, and
-the query that resolves the version an unpinned ml_* call serves. The macros mirror ml/registry
-(dbt cannot import it), so each is checked against the Python it mirrors."""
+the query that finds the version the plain name serves, its label, and retention. The macros
+mirror ml/registry (dbt cannot import it), so each is checked against the Python it mirrors."""
 
 from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 import sqlglot
 from dbt_project_helpers import compile_offline_for_bigquery
@@ -15,8 +16,9 @@ from sqlglot import exp
 from test_dbt_bigquery_rendering import PROJECT_ID, options_of
 
 from ml.names import ModelName
-from ml.registry.bigquery import vertex_options
+from ml.registry.bigquery import BigQueryBackend, serving_label_sql, vertex_options
 from ml.registry.ddl import version_name, versioned_ddl
+from ml.registry.registry import versions_to_retire
 from ml.registry.schema import TABLES
 
 VERSION = 7
@@ -49,7 +51,11 @@ RENDER_MACRO = """
     {%- set model = api.Relation.create(database='dummy-project', schema='d', identifier='m') -%}
     {{ print(tojson({'name': '_serving', 'sql': analytics_ml._ml_serving_version_sql(model),
                      'version_name': analytics_ml._ml_version_relation(model, 3) | string,
-                     'unpinned': analytics_ml.ml_predict(model, 'select 1') })) }}
+                     'unpinned': analytics_ml.ml_predict(model, 'select 1'),
+                     'pinned': analytics_ml.ml_predict(model, 'select 1', version=3),
+                     'label': analytics_ml._ml_serving_label_sql(model, 3),
+                     'retired_sql': analytics_ml._ml_retired_versions_sql(model, 2),
+                     'retire': analytics_ml._ml_retire_statements(model, [1, 3]) })) }}
 {% endmacro %}
 """
 
@@ -196,7 +202,7 @@ def test_registry_tables_match_the_registry_schema(rendered: dict[str, dict]) ->
     assert tables == {t: [(c, types[k]) for c, k in spec] for t, spec in TABLES.items()}
 
 
-def test_unpinned_calls_resolve_the_champion_or_the_newest(rendered: dict[str, dict]) -> None:
+def test_the_served_version_is_the_champion_or_the_newest(rendered: dict[str, dict]) -> None:
     item = rendered["_serving"]
     (query,) = parse(item["sql"])
     (coalesce,) = query.selects
@@ -206,5 +212,60 @@ def test_unpinned_calls_resolve_the_champion_or_the_newest(rendered: dict[str, d
     assert newest.find(exp.Table).name == "model_versions" and "MAX(version)" in newest.sql("bigquery")
     assert "status <> 'external'" in newest.sql("bigquery")  # as Registry.default_version
     assert item["version_name"] == f"`{PROJECT_ID}`.`d`.`m__v3`"
-    # With var ml_registry_lookup false (offline), the plain name: nothing is queried.
+
+
+def test_ml_calls_compile_to_the_plain_name_or_the_pinned_version_without_a_query(
+    rendered: dict[str, dict],
+) -> None:
+    # Rendered with execute true: a registry lookup would have failed (no Google credentials).
+    item = rendered["_serving"]
     assert item["unpinned"].startswith(f"ML.PREDICT(MODEL `{PROJECT_ID}`.`d`.`m`,")
+    assert item["pinned"].startswith(f"ML.PREDICT(MODEL `{PROJECT_ID}`.`d`.`m__v3`,")
+
+
+def test_the_plain_name_is_labelled_with_the_version_it_copies(rendered: dict[str, dict]) -> None:
+    backend = BigQueryBackend(client=None, project=PROJECT_ID)
+    label = rendered["_serving"]["label"]
+    # Python quotes the path as one identifier, dbt part by part: the same model.
+    assert label.replace("`.`", ".") == serving_label_sql(backend.model_sql(ModelName("d", "m")), 3)
+
+
+def test_retention_sql_drops_what_the_registry_would_and_nothing_aliased(
+    rendered: dict[str, dict], tmp_path
+) -> None:
+    rows = [
+        {"model": "d.m", "version": v, "status": status}
+        for v, status in [
+            (1, "ready"),
+            (2, "external"),
+            (3, "rolled_back"),
+            (4, "ready"),
+            (5, "retired"),
+            (6, "ready"),
+            (7, "ready"),
+            (8, "ready"),
+        ]
+    ] + [{"model": "d.other", "version": 1, "status": "ready"}]
+    aliases = {"champion": 4, "staging": 1}
+    # Run the rendered query for real, on DuckDB, over registry tables holding these rows.
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA ml_registry")
+    con.execute("CREATE TABLE ml_registry.model_versions (model VARCHAR, version BIGINT, status VARCHAR)")
+    con.execute("CREATE TABLE ml_registry.model_aliases (model VARCHAR, alias VARCHAR, version BIGINT)")
+    con.executemany(
+        "INSERT INTO ml_registry.model_versions VALUES (?, ?, ?)", [list(r.values()) for r in rows]
+    )
+    con.executemany("INSERT INTO ml_registry.model_aliases VALUES ('d.m', ?, ?)", list(aliases.items()))
+    query = sqlglot.transpile(rendered["_serving"]["retired_sql"], read="bigquery", write="duckdb")[0]
+    query = query.replace(f'"{PROJECT_ID}".', "")
+    found = [version for (version,) in con.execute(query).fetchall()]
+    expected = versions_to_retire([r for r in rows if r["model"] == "d.m"], aliases, keep_versions=2)
+    assert found == expected == [3, 6]
+
+    update, *drops = (parse(s)[0] for s in rendered["_serving"]["retire"])
+    assert isinstance(update, exp.Update) and "status = 'retired'" in update.sql("bigquery")
+    assert "version IN (1, 3)" in update.sql("bigquery") and "model = 'd.m'" in update.sql("bigquery")
+    assert [(d.args["kind"], d.args["exists"], d.args["tables"][0].name) for d in drops] == [
+        ("MODEL", True, "m__v1"),
+        ("MODEL", True, "m__v3"),
+    ]

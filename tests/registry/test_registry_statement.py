@@ -26,9 +26,7 @@ def test_the_engine_trains_the_statement_the_registry_parsed(
     monkeypatch.setattr(ml.engine.engine, "parse_ml_statement", engine_parse)
     with registry_on(database) as registry:
         trained = registry.train(TRAIN_GOOD)
-        [(ddl,)] = registry.backend.con.execute(
-            "SELECT ddl FROM _ml.models WHERE model = 'm__v1'"
-        ).fetchall()
+        [(ddl,)] = registry.backend.con.execute("SELECT ddl FROM _ml.models WHERE model = 'm__v1'").fetchall()
         [row] = registry.backend.ml_rows(PREDICT_ONE.format(model="demo.m__v1"))
     assert trained.version == 1 and trained.model == MODEL
     assert parsed_by_engine == []

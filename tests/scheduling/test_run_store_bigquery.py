@@ -3,6 +3,7 @@ Google Cloud, and a live round trip that runs only with credentials."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -13,10 +14,15 @@ from pathlib import Path
 import pytest
 import sqlglot
 from google.cloud import bigquery
+from recording_client import RecordingClient
 from scheduling_helpers import TOKEN, function_env, job, scheduler_request
 from sqlglot import exp
 
 from ml.errors import MLError
+from ml.registry import Registry
+from ml.registry.bigquery import BigQueryBackend
+from ml.scheduling.dbt_project import ModelNode, ResolvedJob
+from ml.scheduling.drift_bigquery import skew_report
 from ml.scheduling.function import handle_http
 from ml.scheduling.retrain import Retrainer, Settings
 from ml.scheduling.store import ABANDONED, RUN_COLUMNS, Acquired, LockHeld, finish_values
@@ -215,15 +221,67 @@ def test_the_bigquery_target_needs_a_project(project_copy: Path) -> None:
         Retrainer(Settings.from_env({**function_env(project_copy), "DBT_TARGET": "snowflake"}))
 
 
-def test_a_drift_gated_job_on_bigquery_is_refused_with_400(project_copy: Path) -> None:
-    env = bigquery_env(project_copy, BIGQUERY_PROJECT=PROJECT)
+def test_a_drift_gated_job_on_bigquery_asks_bigquery_ml_for_the_skew(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retrainer = Retrainer(Settings.from_env(bigquery_env(project_copy, BIGQUERY_PROJECT=PROJECT)))
+    client = RecordingClient(PROJECT)  # sends nothing; answers no rows
+    registry = Registry(BigQueryBackend(client, PROJECT), "retraining")
+    monkeypatch.setattr(retrainer, "registry", lambda triggered_by="": contextlib.nullcontext(registry))
+    model = ModelNode("penguins_body_mass", "analytics_ml_ml", "LINEAR_REG")
+    resolved = ResolvedJob(retrainer.job("penguins-drift"), [model], "staging.h", "staging.recent")
+
+    gate = retrainer._drift(resolved)
+    (call,) = client.calls
+    # sqlglot 30 does not know ML.VALIDATE_DATA_SKEW: check its arguments as written, then the STRUCT.
+    arguments = re.fullmatch(
+        r".* FROM ML\.VALIDATE_DATA_SKEW\(MODEL (\S+), TABLE (\S+), (STRUCT\(.*\))\)", call.sql
+    )
+    assert arguments is not None, call.sql
+    (query,) = sqlglot.parse(
+        call.sql.replace(arguments[0][arguments[0].index("ML.") :], "skew"), read="bigquery"
+    )
+    assert [c.alias_or_name for c in query.selects] == ["input", "metric", "threshold", "value", "is_anomaly"]
+    assert arguments[1] == f"`{PROJECT}.analytics_ml_ml.penguins_body_mass`"  # the champion's plain name
+    assert arguments[2] == f"`{PROJECT}.staging.recent`"
+    struct = sqlglot.parse_one(arguments[3], read="bigquery")
+    options = {e.name: e.expression.this for e in struct.expressions}
+    assert options == {
+        "categorical_default_threshold": "0.1", "categorical_metric_type": "JENSEN_SHANNON_DIVERGENCE",
+        "numerical_default_threshold": "0.1", "numerical_metric_type": "JENSEN_SHANNON_DIVERGENCE",
+    }  # fmt: skip
+    assert gate["drifted"] is False and "Jensen-Shannon divergence (ML.VALIDATE_DATA_SKEW)" in gate["reason"]
+
+
+def test_the_skew_rows_make_the_gate_report() -> None:
+    report = skew_report("ml.m", [
+        {"input": "bill_length_mm", "metric": "JENSEN_SHANNON_DIVERGENCE", "threshold": 0.1, "value": 0.42,
+         "is_anomaly": True},
+        {"input": "island", "metric": "JENSEN_SHANNON_DIVERGENCE", "threshold": 0.1, "value": 0.05,
+         "is_anomaly": False},
+        {"input": "sex", "metric": "JENSEN_SHANNON_DIVERGENCE", "threshold": 0.1, "value": None,
+         "is_anomaly": None},
+    ])  # fmt: skip
+    assert report.score == 0.42 and report.not_compared == ["sex"]
+    assert report.as_record()["metric"] == "divergence"
+    assert report.features["bill_length_mm"] == {
+        "kind": "jensen_shannon_divergence", "divergence": 0.42, "is_anomaly": True,
+    }  # fmt: skip
+
+
+def test_a_drift_threshold_bigquery_cannot_take_is_refused_with_400(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    declared = Path(function_env(project_copy)["RETRAIN_SCHEDULES"]).read_text()
+    assert "threshold: 0.1" in declared
+    schedules = tmp_path / "jobs.yml"
+    schedules.write_text(declared.replace("threshold: 0.1", "threshold: 1.5"))
+    env = {**bigquery_env(project_copy, BIGQUERY_PROJECT=PROJECT), "RETRAIN_SCHEDULES": str(schedules)}
     retrainer = Retrainer(Settings.from_env(env))  # no client yet: nothing is sent
-    assert isinstance(retrainer.store, BigQueryRunStore)
     headers, body = scheduler_request(job(env, "penguins-drift"), WHEN.replace(tzinfo=dt.UTC), TOKEN)
     payload, status = handle_http(headers, body, env, lambda: retrainer)
     assert status == 400
-    assert "'penguins-drift' is drift-gated" in payload["errorMessage"]
-    assert "local target only" in payload["errorMessage"]
+    assert "job 'penguins-drift': drift.threshold 1.5 is not in [0, 1)" in payload["errorMessage"]
     assert retrainer.store._client is None  # refused before the store was touched
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ml.extras import missing
 from spark.export import add_source_arguments, export_titanic
 from spark.registry import DEFAULT_WAREHOUSE
 from spark.submit import JOBS_ZIP, PACKAGE_DIR, RAW_DATA, build_jobs_zip
@@ -74,6 +75,10 @@ def run_local(build_dir: Path, master: str = "local[*]", registry: str = str(DEF
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    problem = missing("pyspark", "spark", "python -m spark.run_local")
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--master", default="local[*]")

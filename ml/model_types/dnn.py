@@ -17,6 +17,7 @@ from ml.compile import glm, info
 from ml.compile.dnn import FORWARD_UDF, network_layers
 from ml.compile.layers import Scoring, udf_variants
 from ml.errors import MLError
+from ml.extras import require
 from ml.model_types.arrow import list_array, rows_matrix
 from ml.model_types.model_type import CLASSIFICATION, REGRESSION, Fitted, ModelType, ScalarUDF
 from ml.model_types.option import BOOL_FALSE, BOOL_TRUE, Constraint, enum
@@ -89,6 +90,7 @@ def _state(data: TrainingData, pre: Preprocessor, model: DNN, token: str) -> dic
 def fit(data: TrainingData, classifier: bool) -> Fitted:
     """Train with PyTorch; store the network as SQL templates and as `_udf` variants that run it
     in the forward UDF."""
+    require("torch", "torch", f"Training a {data.model_type} model")
     from ml.estimators.dnn import DNNClassifier, DNNRegressor
 
     classes, label_sql = (
@@ -124,6 +126,7 @@ def fit(data: TrainingData, classifier: bool) -> Fitted:
 
 def load_network(state: dict[str, Any]) -> StoredNetwork:
     """The inference network a stored DNN's `state` holds (float64)."""
+    require("torch", "torch", "Scoring a DNN model in its UDF (var ml_local_udfs: false scores it in SQL)")
     from ml.estimators.dnn import StoredNetwork, stored_network
 
     network = stored_network(state["layers"], state["activation_fn"])

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from ml.errors import MLError
+from ml.extras import require
 from ml.names import ModelName
 from ml.registry.ddl import bigquery_literal, is_version_name, version_name
 from ml.registry.schema import column_kind
@@ -177,6 +178,7 @@ class BigQueryBackend:
     def connect(cls, project: str | None, location: str, vertex_region: str | None = None) -> BigQueryBackend:
         if not project:
             raise MLError("--target bigquery needs --project (or BIGQUERY_PROJECT)")
+        require("google.cloud.bigquery", "gcp", "--target bigquery")
         from google.cloud import bigquery
 
         return cls(bigquery.Client(project=project, location=location), project, vertex_region)

@@ -18,13 +18,12 @@ import pyarrow as pa
 
 from ml.cli_output import write_table
 from ml.errors import MLError
+from ml.extras import require
 from ml.scheduling import declarations
 
 if TYPE_CHECKING:  # imported inside the commands at run time: dbt and Google's clients are slow to import
     from ml.scheduling.dbt_project import DbtProject
     from ml.scheduling.runner import Firing, LocalScheduler
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def add_schedules_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,11 +34,12 @@ def add_schedules_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    # Relative to where the command runs, like dbt: the project at hand, wherever ml is installed.
     parser.add_argument(
-        "--schedules", type=Path, default=REPO_ROOT / declarations.DEFAULT_PATH, help="job declarations"
+        "--schedules", type=Path, default=Path(declarations.DEFAULT_PATH), help="job declarations"
     )
     parser.add_argument(
-        "--project-dir", type=Path, default=REPO_ROOT, help="dbt project (models are checked)"
+        "--project-dir", type=Path, default=Path("."), help="dbt project (models are checked)"
     )
     parser.add_argument("--profiles-dir", type=Path, default=None, help="dbt profiles (default: project dir)")
     parser.add_argument("--target", default="local", help="dbt target the selectors are resolved on")
@@ -111,6 +111,7 @@ def _project(args: argparse.Namespace) -> DbtProject:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
+    require("google.cloud.scheduler_v1", "gcp", "schedules deploy")
     from ml.scheduling import cloud
 
     jobs = _jobs(args)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml.errors import MLError
+from ml.extras import require
 from ml.registry.bigquery import quote_path
 from ml.scheduling.store import (
     ABANDONED,
@@ -251,6 +252,7 @@ class BigQueryRunStore:
         """A store whose client is made on first use (credentials are looked up then, not here)."""
         if not project:
             raise MLError("retraining on the bigquery target needs BIGQUERY_PROJECT")
+        require("google.cloud.bigquery", "gcp", "Retraining on the bigquery target")
         return cls(None, project, dataset, location)
 
     @property

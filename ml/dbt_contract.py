@@ -47,6 +47,7 @@ def contract() -> dict[str, Any]:
     engine_options = {name for kind in catalog.MODEL_TYPES.values() for name in kind.options}
     return {
         "model_types": _model_types(),
+        "remote_model_type": catalog.REMOTE_MODEL_TYPE.lower(),
         "options": sorted(engine_options | catalog.BIGQUERY_ONLY_OPTIONS),
         "bigquery_only_options": sorted(catalog.BIGQUERY_ONLY_OPTIONS),
         "messages": {

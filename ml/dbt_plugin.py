@@ -1,5 +1,6 @@
 """dbt-duckdb plugin: the local engine's version as SQL, `ml_engine_version() -> VARCHAR`, and the
-engine's Arrow UDFs (ml/engine/udfs.py) on dbt's connection.
+engine's Arrow UDFs (ml/engine/udfs.py) and image functions (ml/engine/image_functions.py: the
+ml_decode_image and ml_resize_image macros call them) on dbt's connection.
 
 Enabled in ``profiles.yml`` under the local output::
 
@@ -11,9 +12,10 @@ The dbt retrain policy (macros/retrain/ml_engine_version.sql) folds it into each
 fingerprint, so upgrading the engine retrains the models the previous engine trained. It is the
 version of the engine dbt itself imports, the one the bqml_model materialization trains with.
 
-With the UDFs, the ml_* macros run a tree model's or DNN's `<function>_udf` templates (XGBoost and
-torch scoring whole vectors) instead of their pure-SQL form, and ml_explain_predict explains tree
-models (tree SHAP); macros/ml_functions/_ml_local_udfs_ready.sql loads each model first.
+With the UDFs, the ml_* macros run a tree model's or DNN's `<function>_udf` templates (the booster
+library and torch scoring whole vectors) instead of their pure-SQL form, and ml_explain_predict
+explains tree models (tree SHAP); macros/ml_functions/_ml_local_udfs_ready.sql loads each model
+first.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb.sqltypes import VARCHAR
 
-from ml.engine import udfs
+from ml.engine import image_functions, udfs
 from ml.version import ENGINE_VERSION
 
 
@@ -46,3 +48,8 @@ class Plugin(BasePlugin):
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
         conn.create_function("ml_engine_version", engine_version, [], VARCHAR, side_effects=False)
         udfs.register(conn)
+        image_functions.register(conn)
+
+    def configure_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        # ML.RESIZE_IMAGE's TEMP macros belong to one connection, and each dbt cursor is another.
+        image_functions.register(cursor)

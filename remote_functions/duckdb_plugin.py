@@ -7,6 +7,7 @@ Enabled in ``profiles.yml`` under the local output::
         alias: remote_functions
         config:
           model_dir: build/models/digits   # trained on first use when missing
+          model_port: 8089                 # the model server's port (default: any free one)
           # function_url / token: call an already running function instead of starting one
 
 It registers ``remote_classify_image(image BLOB, user_defined_context VARCHAR, max_batching_rows
@@ -14,6 +15,9 @@ INTEGER) → VARCHAR``, a vectorised (Arrow) UDF. Like BigQuery, it cuts each ba
 requests of at most ``max_batching_rows`` calls, POSTs them in the remote-function JSON protocol and
 retries 408/429/500/503/504; any other failure fails the query. The ``create_remote_function`` macro
 wraps it in a DuckDB macro with the options of the BigQuery ``CREATE FUNCTION``.
+``local_model_endpoint() → VARCHAR`` starts the services and returns the model server's predict
+URL, which a remote model over the same CNN names as its ENDPOINT (a pre-hook of the models that
+need the server up, or the CNN trained).
 
 The function and its model server start on the first call (not on every dbt command) and stop when
 dbt exits.
@@ -110,7 +114,9 @@ class Plugin(BasePlugin):
     """Registers the remote-function UDFs on dbt's DuckDB connection."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        self.services = LocalServices(Path(plugin_config.get("model_dir", "build/models/digits")))
+        model_dir = Path(plugin_config.get("model_dir", "build/models/digits"))
+        port = plugin_config.get("model_port")
+        self.services = LocalServices(model_dir, model_port=int(port) if port else None)
         self.function_url: str | None = plugin_config.get("function_url")
         self.token: str | None = plugin_config.get("token")
         self._client: RemoteFunctionClient | None = None
@@ -125,6 +131,16 @@ class Plugin(BasePlugin):
             null_handling="special",
             side_effects=False,
         )
+        # side effects: it starts the services, so DuckDB must call it, never fold it away.
+        conn.create_function("local_model_endpoint", self.model_endpoint, [], VARCHAR, side_effects=True)
+
+    def model_endpoint(self) -> str:
+        """Start the services if need be (training the model first when its artifact is missing)
+        and return the model server's predict URL: what a remote model's ENDPOINT names locally."""
+        self.client()
+        if self.services.model_url is None:
+            raise RemoteFunctionError("function_url is set: this plugin starts no model server to name")
+        return self.services.model_url
 
     def client(self) -> RemoteFunctionClient:
         if self._client is None:

@@ -69,23 +69,35 @@ class PredictionEndpoint:
         retry: RetryPolicy | None = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         concurrency: int = 4,
+        max_instances: int | None = None,
+        labelled: bool = True,
     ) -> None:
         self.url = url
         self.session = session
         self.retry = retry or RetryPolicy()
         self.max_request_bytes = max_request_bytes
+        self.max_instances = max_instances
+        # The image classifier's predictions carry a label; a BigQuery remote model's are whatever
+        # its OUTPUT clause names, checked by the caller.
+        self.labelled = labelled
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="endpoint")
 
-    def predict(self, instances: Sequence[Any]) -> list[dict[str, Any]]:
+    def predict(self, instances: Sequence[Any]) -> list[Any]:
         """One prediction per instance, in order; the batches go out concurrently."""
-        batches = split_by_size(instances, self.max_request_bytes)
+        return self.predict_written([json.dumps(instance) for instance in instances])
+
+    def predict_written(self, instances: Sequence[str]) -> list[Any]:
+        """``predict`` for instances already written as JSON (a remote model's rows come so from
+        DuckDB): each is measured and sent as it is, never parsed and written again."""
+        batches = split_by_size(instances, self.max_request_bytes, self.max_instances, written=True)
         results = list(self._pool.map(self.predict_batch, batches))
         return [prediction for batch in results for prediction in batch]
 
-    def predict_batch(self, instances: Sequence[Any]) -> list[dict[str, Any]]:
-        """One request (retried while the failure is transient)."""
-        body = json.dumps({"instances": list(instances)})
-        return _predictions(post_with_retries(self.session, self.url, body, self.retry), len(instances))
+    def predict_batch(self, instances: Sequence[str]) -> list[Any]:
+        """One request of instances written as JSON (retried while the failure is transient)."""
+        body = '{"instances": [' + ", ".join(instances) + "]}"
+        response = post_with_retries(self.session, self.url, body, self.retry)
+        return _predictions(response, len(instances), self.labelled)
 
 
 def post_with_retries(
@@ -126,18 +138,22 @@ def post_with_retries(
     raise EndpointUnavailable(f"{url} failed {tried} times{within}, last: {problem}")
 
 
-def split_by_size(instances: Sequence[Any], max_request_bytes: int) -> list[list[Any]]:
-    """Consecutive batches whose ``{"instances": [...]}`` bodies stay within ``max_request_bytes``."""
+def split_by_size(
+    instances: Sequence[Any], max_request_bytes: int, max_instances: int | None = None, written: bool = False
+) -> list[list[Any]]:
+    """Consecutive batches whose ``{"instances": [...]}`` bodies stay within ``max_request_bytes``
+    (and hold at most ``max_instances`` each, when given); ``written``: the instances are JSON
+    texts already."""
     batches: list[list[Any]] = []
     current: list[Any] = []
     size = _ENVELOPE_BYTES
     for index, instance in enumerate(instances):
-        item = len(json.dumps(instance)) + 2  # the ", " separator json.dumps puts between items
+        item = len(instance if written else json.dumps(instance)) + 2  # and the ", " between items
         if _ENVELOPE_BYTES + item > max_request_bytes:
             raise EndpointRejected(
                 400, f"instance {index} alone is over the endpoint's {max_request_bytes}-byte request limit"
             )
-        if current and size + item > max_request_bytes:
+        if current and (size + item > max_request_bytes or len(current) == max_instances):
             batches.append(current)
             current, size = [], _ENVELOPE_BYTES
         current.append(instance)
@@ -147,7 +163,7 @@ def split_by_size(instances: Sequence[Any], max_request_bytes: int) -> list[list
     return batches
 
 
-def _predictions(response: requests.Response, expected: int) -> list[dict[str, Any]]:
+def _predictions(response: requests.Response, expected: int, labelled: bool) -> list[Any]:
     """The predictions of a final (non-retryable) response, checked before anyone relies on them."""
     if response.status_code != 200:
         raise EndpointRejected(
@@ -160,7 +176,7 @@ def _predictions(response: requests.Response, expected: int) -> list[dict[str, A
     if not isinstance(predictions, list) or len(predictions) != expected:
         count = len(predictions) if isinstance(predictions, list) else "no"
         raise EndpointRejected(502, f"endpoint answered {count} predictions for {expected} instances")
-    if not all(isinstance(p, dict) and isinstance(p.get("label"), str) for p in predictions):
+    if labelled and not all(isinstance(p, dict) and isinstance(p.get("label"), str) for p in predictions):
         raise EndpointRejected(502, "endpoint answered predictions without a label")
     return predictions
 

@@ -93,8 +93,13 @@ class ServiceProcess:
 class LocalServices:
     """The local function + model server for one exported model directory."""
 
-    def __init__(self, model_dir: Path, startup_timeout: float = 120.0) -> None:
+    def __init__(
+        self, model_dir: Path, startup_timeout: float = 120.0, model_port: int | None = None
+    ) -> None:
         self.model_dir = model_dir.resolve()
+        # A fixed port gives the model server an address SQL can name before it starts (a remote
+        # model's ENDPOINT); none takes a free one.
+        self.model_port = model_port
         self.startup_timeout = startup_timeout
         self.token = secrets.token_urlsafe(24)
         self.function_url: str | None = None
@@ -114,7 +119,7 @@ class LocalServices:
         ensure_model(self.model_dir)
         log_dir = Path(tempfile.mkdtemp(prefix="analytics-ml-services-"))
         atexit.register(self.stop)
-        model_port, function_port = free_port(), free_port()
+        model_port, function_port = self.model_port or free_port(), free_port()
         self.model_url = f"http://{LOOPBACK}:{model_port}/predict"
         server = self._spawn(
             "model-server",

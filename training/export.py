@@ -1,7 +1,10 @@
 """The exported artifact: TorchScript network + labels + input preprocessing, and loading it back.
 
 A model directory holds ``model.pt`` (TorchScript, so the server needs no Python model code, as
-Vertex AI's PyTorch containers expect), ``labels.json``, ``preprocessing.json`` and ``metrics.json``.
+Vertex AI's PyTorch containers expect), ``labels.json``, ``preprocessing.json`` and ``metrics.json``;
+and ``model.onnx``, the same network for BigQuery ML to import (``MODEL_TYPE = 'ONNX'``): input
+``input``, float32 N×H×W×C in 0..1 (what ``ML.DECODE_IMAGE`` yields), output ``output``, float32
+N×classes probabilities in label order (see ``OnnxServingGraph``).
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.preprocess import InvalidInstance, Preprocessing
+from training.preprocess import InvalidInstance, Preprocessing, is_remote_model_row
 
 MODEL_FILE = "model.pt"
+ONNX_FILE = "model.onnx"
 LABELS_FILE = "labels.json"
 METRICS_FILE = "metrics.json"
+# BigQuery ML runs imported graphs in ONNX Runtime 1.12, which reads opsets up to 17; torch's
+# torch.export-based exporter starts at 18, so the graph is traced by the TorchScript exporter.
+ONNX_OPSET = 17
 
 
 @contextmanager
@@ -30,7 +37,48 @@ def _torchscript_allowed() -> Iterator[None]:
     # what the deployed serving stack loads; the warning is known and would only be noise.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.jit.*")
+        # The TorchScript-based ONNX exporter is deprecated the same way (and warns twice).
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*legacy TorchScript")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx\..*")
         yield
+
+
+class OnnxServingGraph(nn.Module):
+    """The network with its serving input and output inside: N×H×W×C floats in 0..1 → probabilities.
+
+    BigQuery ML runs an imported ONNX graph on exactly what ``ML.DECODE_IMAGE`` gives (pixel/255,
+    channels last) and returns its outputs as they are, so the layout change, the normalisation
+    and the softmax belong in the graph, as in Google's tutorial "Make predictions with PyTorch
+    models in ONNX format". The normalisation is ``Preprocessing.normalize`` after its /255.
+    """
+
+    def __init__(self, network: nn.Module, preprocessing: Preprocessing) -> None:
+        super().__init__()
+        self.network = network
+        per_channel = (1, -1, 1, 1)  # broadcast over N×C×H×W
+        self.register_buffer("mean", torch.tensor(preprocessing.mean).view(per_channel))
+        self.register_buffer("std", torch.tensor(preprocessing.std).view(per_channel))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        scaled = images.permute(0, 3, 1, 2)
+        return torch.softmax(self.network((scaled - self.mean) / self.std), dim=1)
+
+
+def export_onnx(model: nn.Module, preprocessing: Preprocessing, path: Path) -> None:
+    """Write ``OnnxServingGraph`` of an eval-mode CPU network to ``path``, batch size left dynamic."""
+    graph = OnnxServingGraph(model, preprocessing).eval()
+    example = torch.zeros(1, preprocessing.height, preprocessing.width, preprocessing.channels)
+    with _torchscript_allowed(), torch.no_grad():
+        torch.onnx.export(
+            graph,
+            (example,),
+            str(path),
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
 
 
 def export_model(
@@ -47,13 +95,17 @@ def export_model(
     with _torchscript_allowed(), torch.no_grad():
         scripted = torch.jit.trace(cpu_model, example)
         torch.jit.save(scripted, str(out_dir / MODEL_FILE))
+    export_onnx(cpu_model, preprocessing, out_dir / ONNX_FILE)
     (out_dir / LABELS_FILE).write_text(json.dumps(list(labels)) + "\n")
     preprocessing.save(out_dir)
     (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
 def is_exported(model_dir: Path) -> bool:
-    return all((model_dir / name).is_file() for name in (MODEL_FILE, LABELS_FILE, "preprocessing.json"))
+    # model.onnx counts: a folder exported before it existed is retrained (ensure_model) rather than
+    # serving two of the CNN's three SQL paths only.
+    files = (MODEL_FILE, ONNX_FILE, LABELS_FILE, "preprocessing.json")
+    return all((model_dir / name).is_file() for name in files)
 
 
 class ExportedModel:
@@ -74,18 +126,24 @@ class ExportedModel:
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, instances: Sequence[Any]) -> list[dict[str, Any]]:
-        """Vertex-style instances → one ``{"label", "probabilities": {label: p}}`` per instance.
+        """Vertex-style instances → one ``{"label", "probabilities": {label: p}}`` per instance. A
+        BigQuery remote model's row (``{field: image}``) gets ``{"label", "scores": [p, ...]}``
+        instead: the probabilities in label order, which its OUTPUT clause can type
+        (``OUTPUT(label STRING, scores ARRAY<FLOAT64>)``) where it cannot type a mapping. Each
+        caller gets only the form it reads: the answer is most of the response's bytes.
 
         Raises ``InvalidInstance`` (naming the instance) before any inference if one is bad.
         """
         images = [self._decode(index, instance) for index, instance in enumerate(instances)]
-        return [
-            {
-                "label": self.labels[int(np.argmax(row))],
-                "probabilities": dict(zip(self.labels, (round(float(p), 6) for p in row), strict=True)),
-            }
-            for row in self.probabilities(images)
-        ]
+        rows = [is_remote_model_row(instance) for instance in instances]
+        return [self._prediction(p, row) for p, row in zip(self.probabilities(images), rows, strict=True)]
+
+    def _prediction(self, probabilities: np.ndarray, remote_model_row: bool) -> dict[str, Any]:
+        scores = [round(float(p), 6) for p in probabilities]
+        label = self.labels[int(np.argmax(probabilities))]
+        if remote_model_row:
+            return {"label": label, "scores": scores}
+        return {"label": label, "probabilities": dict(zip(self.labels, scores, strict=True))}
 
     def _decode(self, index: int, instance: Any) -> np.ndarray:
         try:

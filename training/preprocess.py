@@ -55,8 +55,12 @@ class Preprocessing:
         """One prediction instance → H×W×C uint8.
 
         Accepted: base64 image bytes (PNG or any format PIL reads), as a string or as Vertex's
-        ``{"b64": "..."}``; or a pixel array (H×W for grey, H×W×C) of integers in 0..255.
+        ``{"b64": "..."}``; or a pixel array (H×W for grey, H×W×C) of integers in 0..255. Any of
+        these may also come as the one field of an object, ``{"image": ...}``: a BigQuery remote
+        model sends each row so, keyed by its INPUT clause's field names.
         """
+        if is_remote_model_row(instance):
+            instance = _only_field(instance)
         if isinstance(instance, dict) and set(instance) == {"b64"}:
             instance = instance["b64"]
         if isinstance(instance, str):
@@ -107,6 +111,22 @@ class Preprocessing:
     def load(cls, directory: Path) -> Preprocessing:
         spec = json.loads((directory / PREPROCESSING_FILE).read_text())
         return cls(spec["mode"], spec["height"], spec["width"], tuple(spec["mean"]), tuple(spec["std"]))
+
+
+def _only_field(instance: dict[str, Any]) -> Any:
+    # The network takes one image, so a remote model's INPUT clause names one field; more (or none)
+    # is a mistake in that clause, and naming the fields points at it.
+    if len(instance) != 1:
+        fields = ", ".join(repr(name) for name in instance) or "none"
+        raise InvalidInstance(f"an object instance must have exactly one field, the image; it has {fields}")
+    (value,) = instance.values()
+    return value
+
+
+def is_remote_model_row(instance: Any) -> bool:
+    """Whether an instance is a BigQuery remote model's row, an object keyed by INPUT field names
+    (Vertex's own ``{"b64": ...}`` is not one)."""
+    return isinstance(instance, dict) and set(instance) != {"b64"}
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

@@ -5,8 +5,13 @@
 - listens on ``AIP_HTTP_PORT`` (default 8080);
 - ``GET $AIP_HEALTH_ROUTE`` (default ``/health``) → 200 once the model is loaded;
 - ``POST $AIP_PREDICT_ROUTE`` (default ``/predict``) with ``{"instances": [...], "parameters": {...}}``
-  → ``{"predictions": [...]}``, one ``{"label", "probabilities"}`` per instance, all instances of a
-  request in one forward pass; an instance that is not an image of the model's shape → 400;
+  → ``{"predictions": [...]}``, one ``{"label", "probabilities": {label: p}}`` per instance (for
+  a BigQuery remote model's row, ``{"label", "scores": [p, ...]}``: the probabilities in label
+  order), all instances of a request in one forward pass;
+- an instance is base64 image bytes (a string or ``{"b64": ...}``), a pixel array, or an object
+  whose one field holds one of those, as a BigQuery remote model sends a row (``{"image": ...}``,
+  keyed by its INPUT clause); one that is not an image of the model's shape, or an object with
+  other than one field, → 400 naming the instance;
 - artifacts from ``--model-dir``, else from ``AIP_STORAGE_URI`` (a local path or ``gs://`` URI that
   Vertex AI fills with the model's ``artifactUri``).
 """

@@ -10,7 +10,6 @@
             "budget_hours",
             "contribution_metric",
             "dimension_id_cols",
-            "endpoint",
             "feedback_type",
             "hierarchical_time_series_cols",
             "instance_weight_col",
@@ -18,7 +17,6 @@
             "item_col",
             "kms_key_name",
             "min_apriori_support",
-            "model_path",
             "num_factors",
             "optimization_objective",
             "pruning_method",
@@ -30,7 +28,7 @@
         ],
         "engine_schema": "_ml",
         "messages": {
-            "invalid_model_type": "Invalid value for option model_type: '{value}'. Supported values: LINEAR_REG, LOGISTIC_REG, KMEANS, BOOSTED_TREE_REGRESSOR, BOOSTED_TREE_CLASSIFIER, RANDOM_FOREST_REGRESSOR, RANDOM_FOREST_CLASSIFIER, DNN_REGRESSOR, DNN_CLASSIFIER, PCA, ARIMA_PLUS, DNN_LINEAR_COMBINED_CLASSIFIER, DNN_LINEAR_COMBINED_REGRESSOR, AUTOML_CLASSIFIER, AUTOML_REGRESSOR, MATRIX_FACTORIZATION, AUTOENCODER, ARIMA_PLUS_XREG, CONTRIBUTION_ANALYSIS, TRANSFORM_ONLY, TENSORFLOW, TENSORFLOW_LITE, ONNX, XGBOOST",
+            "invalid_model_type": "Invalid value for option model_type: '{value}'. Supported values: LINEAR_REG, LOGISTIC_REG, KMEANS, BOOSTED_TREE_REGRESSOR, BOOSTED_TREE_CLASSIFIER, RANDOM_FOREST_REGRESSOR, RANDOM_FOREST_CLASSIFIER, DNN_REGRESSOR, DNN_CLASSIFIER, PCA, ARIMA_PLUS, ONNX, XGBOOST, REMOTE_MODEL, DNN_LINEAR_COMBINED_CLASSIFIER, DNN_LINEAR_COMBINED_REGRESSOR, AUTOML_CLASSIFIER, AUTOML_REGRESSOR, MATRIX_FACTORIZATION, AUTOENCODER, ARIMA_PLUS_XREG, CONTRIBUTION_ANALYSIS, TRANSFORM_ONLY, TENSORFLOW, TENSORFLOW_LITE",
             "missing_model_type": "Missing required option: model_type",
             "unknown_option": "Unknown option: {name} (model_type {model_type})"
         },
@@ -344,8 +342,12 @@
                 "supervised": false
             },
             "onnx": {
-                "local": false,
-                "options": [],
+                "local": true,
+                "options": [
+                    "kms_key_name",
+                    "model_path",
+                    "model_type"
+                ],
                 "supervised": false
             },
             "pca": {
@@ -434,6 +436,14 @@
                 ],
                 "supervised": true
             },
+            "remote_model": {
+                "local": true,
+                "options": [
+                    "endpoint",
+                    "model_type"
+                ],
+                "supervised": false
+            },
             "tensorflow": {
                 "local": false,
                 "options": [],
@@ -450,8 +460,12 @@
                 "supervised": false
             },
             "xgboost": {
-                "local": false,
-                "options": [],
+                "local": true,
+                "options": [
+                    "kms_key_name",
+                    "model_path",
+                    "model_type"
+                ],
                 "supervised": false
             }
         },
@@ -691,12 +705,16 @@
             },
             "vertex_model_id_pattern": "^[a-z][a-z0-9_-]{0,127}$"
         },
+        "remote_model_type": "remote_model",
         "udfs": {
             "load": "__ml_load_model",
             "scoring": [
                 "__ml_dnn_forward",
+                "__ml_onnx_run",
+                "__ml_remote_predict",
                 "__ml_tree_margin",
-                "__ml_tree_shap"
+                "__ml_tree_shap",
+                "__ml_xgboost_predict"
             ],
             "variant": "{}_udf"
         }

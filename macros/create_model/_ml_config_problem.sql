@@ -2,9 +2,13 @@
     words (the generated contract holds its messages): a missing or unknown model_type, an option
     its model type does not take. Options the engine lacks but BigQuery ML takes pass, so they
     work on the bigquery target; the engine refuses them when it trains. -#}
-{% macro _ml_config_problem(ml_config) %}
+{% macro _ml_config_problem(ml_config, remote=none) %}
     {%- set contract = analytics_ml._ml_contract() -%}
     {%- set options = analytics_ml._ml_lowercase_keys(ml_config) -%}
+    {#- BigQuery's remote models name no model_type; the engine knows them by its own. -#}
+    {%- if remote and remote.connection is not none and 'model_type' not in options -%}
+        {%- set options = dict(options, model_type=contract.remote_model_type) -%}
+    {%- endif -%}
     {%- if 'model_type' not in options -%}
         {{ return(contract.messages.missing_model_type) }}
     {%- endif -%}

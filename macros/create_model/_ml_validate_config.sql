@@ -1,6 +1,6 @@
 {#- Fails the current model (only it: dbt skips its children, other nodes still build) when its
     BigQuery ML config cannot work, with the model and the option in the message. -#}
-{% macro _ml_validate_config(ml_config, transform, retrain, keep_versions) %}
+{% macro _ml_validate_config(ml_config, transform, retrain, keep_versions, remote=none) %}
     {%- set where = "bqml_model '" ~ model.name ~ "'" -%}
     {%- if ml_config is not mapping -%}
         {%- do exceptions.raise_compiler_error(where ~ ": ml_config must be a mapping of BigQuery ML options") -%}
@@ -11,7 +11,7 @@
             or (name != 'kms_key_name' and config.get(name) is not none) -%}
         {%- do exceptions.raise_compiler_error(where ~ ": option '" ~ name ~ "' belongs inside ml_config") -%}
     {%- endfor -%}
-    {%- set problem = analytics_ml._ml_config_problem(ml_config) -%}
+    {%- set problem = analytics_ml._ml_config_problem(ml_config, remote) -%}
     {%- if problem -%}
         {%- do exceptions.raise_compiler_error(where ~ ": " ~ problem) -%}
     {%- endif -%}

@@ -8,9 +8,10 @@
     {%- set retrain = analytics_ml._ml_config_entry('retrain', 'auto') -%}
     {%- set keep_versions = analytics_ml._ml_config_entry('keep_versions',
         var('ml_keep_versions', analytics_ml._ml_contract().registry.keep_versions)) -%}
-    {%- do analytics_ml._ml_validate_config(ml_config, transform, retrain, keep_versions) -%}
+    {%- set remote = analytics_ml._ml_remote_clauses() -%}
+    {%- do analytics_ml._ml_validate_config(ml_config, transform, retrain, keep_versions, remote) -%}
     {%- set relation = this.incorporate(type='view') -%}
-    {%- set ddl = analytics_ml.ml_create_model_ddl(relation, sql, ml_config, transform) -%}
+    {%- set ddl = analytics_ml.ml_create_model_ddl(relation, sql, ml_config, transform, remote) -%}
     {%- set state = analytics_ml._ml_ensure_state_table() -%}
     {%- set plan = {
         'relation': relation,
@@ -21,6 +22,7 @@
         'data_fingerprint': analytics_ml._ml_training_data_fingerprint(model),
         'ml_config': ml_config,
         'transform': transform,
+        'remote': remote,
         'keep_versions': keep_versions,
         'sql': sql,
     } -%}

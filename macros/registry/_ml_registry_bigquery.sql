@@ -153,7 +153,7 @@
 {% macro _ml_bigquery_version_statements(plan, version, triggered_by, train_seconds) %}
     {%- set target = analytics_ml._ml_version_relation(plan.relation, version) -%}
     {%- set options = analytics_ml._ml_version_options(plan.relation, version, plan.ml_config) -%}
-    {%- set rendered = analytics_ml.ml_create_model_ddl(target, plan.sql, options, plan.transform) -%}
+    {%- set rendered = analytics_ml.ml_create_model_ddl(target, plan.sql, options, plan.transform, plan.remote) -%}
     {%- set head = 'CREATE OR REPLACE MODEL ' -%}
     {%- if not rendered.startswith(head) -%}
         {%- do exceptions.raise_compiler_error("bqml_model: unexpected DDL head " ~ rendered[:40]) -%}

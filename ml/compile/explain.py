@@ -8,8 +8,8 @@ exact methods here).
 - GLMs: exact, linear attributions. A numeric feature contributes w * (x - mean) / stddev, a
   categorical one w[category] - sum_c w[c] * freq(c); the baseline is the prediction at the
   training means (category frequencies), so the sum is exact by construction.
-- Trees: tree SHAP (XGBoost's `pred_contribs`, exact for trees), computed by a vectorised Arrow
-  UDF over the encoded features; the baseline is XGBoost's bias term.
+- Trees: tree SHAP (the booster's `pred_contribs`, exact for trees), computed by a vectorised Arrow
+  UDF over the encoded features; the baseline is the booster's bias term.
 """
 
 from __future__ import annotations

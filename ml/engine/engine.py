@@ -8,9 +8,10 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow as pa
 
-from ml.engine import tuning, udfs
+from ml.engine import image_functions, tuning, udfs
 from ml.engine.inputs import check_input
 from ml.engine.store import ModelStore
+from ml.engine.training import build_model
 from ml.engine.translate import Translator
 from ml.errors import MLError
 from ml.model_types import catalog
@@ -33,6 +34,7 @@ class Engine:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        image_functions.register(con)  # ML.DECODE_IMAGE & co. in any query, no model needed
         self.store = ModelStore(con)
         self.database = con.execute("SELECT current_database()").fetchall()[0][0]
         self.translator = Translator(
@@ -102,7 +104,8 @@ class Engine:
 
     def create_model(self, statement: CreateModel) -> pa.Table:
         """Run a parsed CREATE MODEL statement (the registry hands over the one it parsed)."""
-        options = catalog.validate_options(statement.options)
+        options = catalog.validate_options(catalog.statement_options(statement))
+        catalog.check_query(statement, options["model_type"])
         name = statement.name
         with _one_line_errors():
             if self.store.has_model(name):
@@ -112,7 +115,10 @@ class Engine:
                     raise MLError(f"Already Exists: Model {name}")
             elif self.store.has_relation(name):
                 raise MLError(f"Already Exists: {name} is a table or view, not a model")
-            stored = tuning.train(self.con, self.translate, statement, options)
+            if catalog.MODEL_TYPES[options["model_type"]].build is not None:
+                stored = build_model(statement, options)
+            else:
+                stored = tuning.train(self.con, self.translate, statement, options)
             self.store.save(stored)
         return _status("CREATE MODEL", name, "replaced" if statement.replace else "created")
 
@@ -139,4 +145,14 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
-        raise MLError(str(exc).split("\n")[0]) from exc
+        raise MLError(udf_message(str(exc).split("\n")[0])) from exc
+
+
+_UDF_FAILED = "Python exception occurred while executing the UDF: "
+
+
+def udf_message(message: str) -> str:
+    """A UDF's own error without DuckDB's wrapping ("Invalid Input Error: Python exception ...
+    MLError: "): the scorer's message is the one that names the problem."""
+    _, found, inner = message.partition(_UDF_FAILED)
+    return inner.removeprefix("MLError: ") if found else message

@@ -213,3 +213,22 @@ def with_defaults(template: str, input_sql: str) -> str:
         .replace(THRESHOLD, float_literal(DEFAULT_THRESHOLD))
         .replace(ROC_THRESHOLDS, "NULL")
     )
+
+
+def build_model(statement: CreateModel, options: dict[str, Any]) -> StoredModel:
+    """CREATE MODEL of an imported or remote model: built from its file or endpoint by its model
+    type, with no training query, so only the functions over an input (ML.PREDICT) exist. Its
+    scorer loads when ML.PREDICT first runs (a remote model's credentials are needed only then)."""
+    kind = catalog.model_type(options["model_type"])
+    fitted = kind.build(statement, options)
+    inputs = [t["name"] for t in fitted.state.get("inputs", [])]
+    return StoredModel(
+        name=statement.name,
+        model_type=kind.name,
+        ddl=statement.ddl,
+        options=options,
+        label_column=None,
+        feature_columns=inputs,
+        state=fitted.state,
+        templates={(function, True): sql for function, sql in fitted.input_only_templates.items()},
+    )

@@ -1,5 +1,6 @@
 """BigQuery queries to DuckDB: ML.* table functions expand into their stored templates, and the
-rest of the query is transpiled by sqlglot.
+rest of the query is transpiled by sqlglot; ML.* scalar functions (ML.DECODE_IMAGE, ...) call the
+engine's DuckDB functions (ml.sql.scalar_functions).
 
 Each ML call (ml.sql.calls) is replaced by a placeholder table name, the query transpiled, then
 each placeholder swapped for the template as a parenthesised subquery. Inputs of the calls are
@@ -20,6 +21,7 @@ from ml.errors import MLError
 from ml.literals import float_literal
 from ml.names import ModelName
 from ml.sql.calls import MLCall, first_line, flag_setting, ml_calls
+from ml.sql.scalar_functions import rename_scalar_functions
 
 TemplateLookup = Callable[[ModelName, str, bool], str]
 InputCheck = Callable[[ModelName, str, str], None]
@@ -40,6 +42,7 @@ class Translator:
         self.check_input = check_input
 
     def translate(self, sql: str) -> str:
+        sql = rename_scalar_functions(sql)
         pieces, expansions, last = [], [], 0
         for call in ml_calls(sql, self.database):
             pieces += [sql[last : call.start], f" __ml_call_{len(expansions)} "]

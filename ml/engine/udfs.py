@@ -8,7 +8,7 @@ process's cache under the random `token` its `state` holds (`_ml.models.state`).
 (`prepare`) and dbt (macros/ml_functions/_ml_local_udfs_ready.sql) load it before a template that
 names the token runs, so a new process uses a stored model as well as the one that trained it.
 `register` puts the UDFs on a connection: the Engine's, and dbt's through the ml.dbt_plugin
-plugin. Each call gets a whole DuckDB vector: one XGBoost or torch call per vector, never a
+plugin. Each call gets a whole DuckDB vector: one booster or torch call per vector, never a
 Python loop per row.
 """
 
@@ -81,7 +81,7 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
         if name not in registered:
             scorer = _scoring(udf)
             con.create_function(
-                name, scorer, ["VARCHAR", "DOUBLE[]"], udf.returns, type="arrow", side_effects=False
+                name, scorer, ["VARCHAR", udf.takes], udf.returns, type="arrow", side_effects=False
             )
     if LOAD_UDF not in registered:
         # side effects: it fills this process's cache, so DuckDB must call it, never fold it away.

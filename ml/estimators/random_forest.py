@@ -1,8 +1,8 @@
-"""Random forest regressors and classifiers: XGBoost's random forest mode.
+"""Random forest regressors and classifiers: the booster library's random forest mode.
 
-XGBoost grows a random forest as one boosting round of `num_parallel_tree` trees with learning
-rate 1, rows and columns subsampled per tree and per node (BigQuery's defaults: 100 trees,
-subsample 0.8, colsample_bynode 0.8): the same thing as `xgboost.XGBRFRegressor`.
+The booster library grows a random forest as one boosting round of `num_parallel_tree` trees
+with learning rate 1, rows and columns subsampled per tree and per node (BigQuery's defaults: 100
+trees, subsample 0.8, colsample_bynode 0.8): the same thing as its `XGBRFRegressor`.
 """
 
 from __future__ import annotations

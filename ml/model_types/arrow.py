@@ -15,8 +15,9 @@ def rows_matrix(lists: pa.Array | pa.ChunkedArray, dtype: type) -> np.ndarray:
     return flat.reshape(len(lists), -1)
 
 
-def list_array(rows: np.ndarray) -> pa.Array:
-    """A matrix as one DOUBLE list per row."""
+def list_array(rows: np.ndarray, nulls: np.ndarray | None = None) -> pa.Array:
+    """A matrix as one DOUBLE list per row (NULL where `nulls` is true)."""
     rows = rows.astype(np.float64)
     offsets = np.arange(0, rows.size + 1, rows.shape[1], dtype=np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(rows.reshape(-1)))
+    mask = None if nulls is None or not nulls.any() else pa.array(nulls)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(rows.reshape(-1)), mask=mask)

@@ -1,4 +1,4 @@
-"""boosted_tree_regressor / boosted_tree_classifier: gradient-boosted trees (XGBoost), as BigQuery
+"""boosted_tree_regressor / boosted_tree_classifier: gradient-boosted trees (the booster library), as BigQuery
 ML trains them; the shared tree machinery is ml/model_types/trees.py."""
 
 from __future__ import annotations

@@ -21,12 +21,16 @@ from ml.model_types import (
     kmeans,
     linear_reg,
     logistic_reg,
+    onnx,
     pca,
     random_forest,
+    remote,
+    xgboost_import,
 )
 from ml.model_types.model_type import ModelType
 from ml.model_types.option import check_spec, enum
 from ml.sql.hparams import is_spec
+from ml.sql.statements import CreateModel
 
 # One module per model family, each listing its MODEL_TYPES.
 FAMILIES: tuple[ModuleType, ...] = (
@@ -38,8 +42,13 @@ FAMILIES: tuple[ModuleType, ...] = (
     dnn,
     pca,
     arima_plus,
+    onnx,
+    xgboost_import,
+    remote,
 )
 MODEL_TYPES: dict[str, ModelType] = {t.name: t for family in FAMILIES for t in family.MODEL_TYPES}
+# What the local engine calls a remote model (REMOTE WITH CONNECTION), which BigQuery types none.
+REMOTE_MODEL_TYPE = remote.MODEL_TYPE
 
 # BigQuery ML model types the local engine does not train (yet): name -> whether it has a label.
 BIGQUERY_ONLY_TYPES: dict[str, bool] = {
@@ -54,8 +63,6 @@ BIGQUERY_ONLY_TYPES: dict[str, bool] = {
     "TRANSFORM_ONLY": False,
     "TENSORFLOW": False,
     "TENSORFLOW_LITE": False,
-    "ONNX": False,
-    "XGBOOST": False,
 }
 # CREATE MODEL options of BigQuery ML that no local model type takes (those types' options, and
 # a few BigQuery-side ones such as kms_key_name).
@@ -79,12 +86,41 @@ BIGQUERY_ONLY_OPTIONS: frozenset[str] = frozenset(
         "min_apriori_support",
         "top_k_insights_by_apriori_support",
         "pruning_method",
-        "model_path",
-        "endpoint",
         "remote_service_type",
     }
 )
 MODEL_TYPE_OPTION = enum(None, *MODEL_TYPES, *BIGQUERY_ONLY_TYPES)
+
+
+def statement_options(statement: CreateModel) -> dict[str, Any]:
+    """The options a CREATE MODEL statement is checked with: a remote model's (REMOTE WITH
+    CONNECTION) name no model_type in BigQuery, so the local one is filled in."""
+    if statement.connection is not None and "model_type" not in statement.options:
+        return {"model_type": REMOTE_MODEL_TYPE, **statement.options}
+    return statement.options
+
+
+def check_query(statement: CreateModel, name: str) -> None:
+    """A trained model type needs AS (the training query); an imported or remote one takes none.
+    REMOTE WITH CONNECTION is a remote model's; INPUT and OUTPUT are its and those of the imported
+    types that take them."""
+    built = MODEL_TYPES[name].build is not None
+    if statement.query is None and not built:
+        raise MLError("Syntax error: CREATE MODEL requires AS followed by the training query")
+    if statement.query is not None and built:
+        raise MLError(f"model_type {name} imports a model: CREATE MODEL takes no AS query for it")
+    if statement.connection is not None and name != REMOTE_MODEL_TYPE:
+        raise MLError(f"model_type {name} is not a remote model: it takes no REMOTE WITH CONNECTION")
+    if (statement.input_fields or statement.output_fields) and not _takes_input_output(name):
+        imported = " and ".join(t.name for t in MODEL_TYPES.values() if t.takes_input_output)
+        raise MLError(
+            f"INPUT and OUTPUT are clauses of remote models (REMOTE WITH CONNECTION) and of model_type "
+            f"{imported}: model_type {name} takes neither"
+        )
+
+
+def _takes_input_output(name: str) -> bool:
+    return name == REMOTE_MODEL_TYPE or MODEL_TYPES[name].takes_input_output
 
 
 def model_type(name: str) -> ModelType:
@@ -92,8 +128,8 @@ def model_type(name: str) -> ModelType:
     upper = MODEL_TYPE_OPTION.check("model_type", name)
     if upper in BIGQUERY_ONLY_TYPES:
         raise MLError(
-            f"model_type {upper} runs on the BigQuery target only: the local engine does not train it "
-            f"(it trains {', '.join(MODEL_TYPES)})"
+            f"model_type {upper} runs on the BigQuery target only: the local engine neither trains nor "
+            f"imports it (it has {', '.join(MODEL_TYPES)})"
         )
     return MODEL_TYPES[upper]
 

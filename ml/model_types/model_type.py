@@ -13,6 +13,7 @@ import pyarrow as pa
 from ml.compile.layers import Scoring
 from ml.model_types.option import Constraint
 from ml.model_types.training_data import TrainingData
+from ml.sql.statements import CreateModel
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,21 @@ CLASSIFICATION = Task(
 CLUSTERING = Task("clustering", False, ("davies_bouldin_index", "mean_squared_distance"))
 DIMENSIONALITY_REDUCTION = Task("dimensionality_reduction", False, ())
 FORECASTING = Task("forecasting", False, ())
+# Imported and remote models: made from a file or an endpoint, not trained; ML.PREDICT only.
+IMPORTED = Task("imported", False, ())
 
 
 @dataclass(frozen=True)
 class ScalarUDF:
-    """A vectorised Arrow UDF the templates of a model type call as `name(token, [values])`:
-    `function(scorer, values)` gets the model's loaded scorer (booster, network) for the token and
-    the DuckDB vector's lists of values, and returns one value per row."""
+    """A vectorised Arrow UDF the templates of a model type call as `name(token, values)`:
+    `function(scorer, values)` gets the model's loaded scorer (booster, network, imported graph,
+    endpoint client) for the token and the DuckDB vector of `takes` values (one list of numbers
+    per row unless said otherwise), and returns one `returns` value per row."""
 
     name: str
     function: Callable[[Any, pa.Array], pa.Array]
     returns: str
+    takes: str = "DOUBLE[]"
 
 
 @dataclass
@@ -93,7 +98,11 @@ class ModelType:
     - `options`: every option it accepts, with BigQuery's default (the shared ones included).
     - `check(options, raw)`: the rules tying options together, given the validated options and the
       options as written.
-    - `fit(data)`: trains on the prepared training data.
+    - `fit(data)`: trains on the prepared training data (None for imported and remote models).
+    - `build(statement, options)`: makes an imported or remote model from its statement (a
+      MODEL_PATH, an endpoint): no training query.
+    - `takes_input_output`: an imported type whose CREATE MODEL may spell out its input and output
+      schema in INPUT (...) OUTPUT (...) clauses (remote models always take them).
     - `functions`: the ML.* table functions it answers (lower case, as ml.sql.calls names them).
     - `column_options`: options naming columns of the training query that are not features.
     - `reads_whole_query`: a time-series type, reading the training query itself (no label,
@@ -106,7 +115,7 @@ class ModelType:
     name: str
     task: Task
     options: Mapping[str, Constraint]
-    fit: Callable[[TrainingData], Fitted]
+    fit: Callable[[TrainingData], Fitted] | None
     functions: frozenset[str]
     check: Callable[[dict[str, Any], dict[str, Any]], None] = _no_checks
     column_options: tuple[str, ...] = ()
@@ -114,6 +123,8 @@ class ModelType:
     expands_timestamps: bool = False
     udfs: tuple[ScalarUDF, ...] = ()
     load_scorer: Callable[[dict[str, Any]], Any] | None = None
+    build: Callable[[CreateModel, dict[str, Any]], Fitted] | None = None
+    takes_input_output: bool = False
 
     @property
     def supervised(self) -> bool:

@@ -1,4 +1,4 @@
-"""random_forest_regressor / random_forest_classifier: XGBoost's random forest mode (one boosting
+"""random_forest_regressor / random_forest_classifier: the booster library's random forest mode (one boosting
 round of num_parallel_tree trees, rows and columns subsampled), as BigQuery ML trains them; the
 shared tree machinery is ml/model_types/trees.py."""
 

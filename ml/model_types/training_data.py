@@ -86,7 +86,7 @@ class TrainingData:
     def refuse_extreme_values(self, columns: list[str], relation: str, what: str) -> None:
         """Refuse NaN, infinite or out-of-range values (beyond MAX_MAGNITUDE) in the numeric
         `columns` of `relation`, naming the first such column, its count of bad rows and an
-        example row: one of them makes a fit's weights NaN, or crashes XGBoost. NULL is fine (the
+        example row: one of them makes a fit's weights NaN, or crashes the booster library. NULL is fine (the
         preprocessing imputes it)."""
         if not columns:
             return

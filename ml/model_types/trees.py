@@ -1,8 +1,8 @@
 """What BigQuery's tree ensembles (boosted trees, random forests) share: their options, the fit step
-(encoded features out of DuckDB as one float32 matrix, XGBoost, the trees compiled to SQL by
-ml/compile/trees.py), the booster UDFs their `_udf` templates and tree SHAP call, and how a stored
-booster is loaded. The two families' modules (boosted_tree.py, random_forest.py) add their own
-options. XGBoost is imported where a tree trains or scores, not with the catalog.
+(encoded features out of DuckDB as one float32 matrix, the booster library, the trees compiled to
+SQL by ml/compile/trees.py), the booster UDFs their `_udf` templates and tree SHAP call, and how a
+stored booster is loaded. The two families' modules (boosted_tree.py, random_forest.py) add their
+own options. The booster library is imported where a tree trains or scores, not with the catalog.
 """
 
 from __future__ import annotations
@@ -198,14 +198,14 @@ def load_booster(state: dict[str, Any]) -> xgb.Booster:
 
 
 def _tree_margin(booster: xgb.Booster, features: pa.Array) -> pa.Array:
-    """The margin of a single-output model (regressor, binary classifier): XGBoost scores trees
+    """The margin of a single-output model (regressor, binary classifier): the booster scores trees
     ~15x faster than DuckDB evaluates their nested CASE expressions."""
     margin = booster.inplace_predict(rows_matrix(features, np.float32), predict_type="margin", missing=np.nan)
     return pa.array(margin.astype(np.float64))
 
 
 def _tree_shap(booster: xgb.Booster, features: pa.Array) -> pa.Array:
-    """Per row: exact tree SHAP values (XGBoost `pred_contribs`) of every feature then the bias,
+    """Per row: exact tree SHAP values (the booster's `pred_contribs`) of every feature then the bias,
     for every output (class) in turn; tree SHAP has no closed form in SQL."""
     import xgboost as xgb
 
@@ -219,7 +219,7 @@ UDFS = (ScalarUDF(MARGIN_UDF, _tree_margin, "DOUBLE"), ScalarUDF(SHAP_UDF, _tree
 
 def feature_importance(estimator: BoostedTree, pre: Preprocessor) -> str:
     """ML.FEATURE_IMPORTANCE: per input feature, how many splits use it (weight) and the average
-    gain and cover of those splits, as XGBoost reports them; unused features get zeros."""
+    gain and cover of those splits, as the booster reports them; unused features get zeros."""
     scores = {
         kind: estimator.booster_.get_score(importance_type=kind) for kind in ("weight", "gain", "cover")
     }

@@ -8,6 +8,7 @@ backend; the crash points name the steps inside it (see faults.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from contextlib import AbstractContextManager
@@ -206,9 +207,7 @@ class Registry:
             )
             crash_point("train:trained")
             metrics = self._training_metrics(version_name(model, version))
-            self._record_version(
-                model, version, statement, metrics, self.backend.fingerprint(statement.query)
-            )
+            self._record_version(model, version, statement, metrics, self._fingerprint(statement))
             crash_point("train:registered")
             self._set_alias(model, CHALLENGER, version)
             aliases = {**self.aliases(model), CHALLENGER: version}  # as committed, on any backend
@@ -297,6 +296,13 @@ class Registry:
                 "triggered_by": self.triggered_by,
             },
         )
+
+    def _fingerprint(self, statement: CreateModel) -> str:
+        """What the version was made from: its training data, or for an imported or remote model
+        (no training query) the statement itself, which names the file or endpoint."""
+        if statement.query is None:
+            return f"ddl={hashlib.sha256(statement.ddl.encode()).hexdigest()[:16]}"
+        return self.backend.fingerprint(statement.query)
 
     def _training_metrics(self, target: ModelName) -> dict[str, Any]:
         """ML.EVALUATE without input (the eval split seen at training); {} for model types without it."""

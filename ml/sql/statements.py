@@ -1,7 +1,10 @@
 """Recognise and parse the BigQuery ML DDL statements: CREATE [OR REPLACE] MODEL, DROP MODEL.
 
 Parsing is token-level so that the TRANSFORM list and the training query keep their source text:
-both are stored with the model and translated to DuckDB later.
+both are stored with the model and translated to DuckDB later. Imported models ([INPUT (...)
+OUTPUT (...)] OPTIONS (MODEL_TYPE = ..., MODEL_PATH = ...)) and remote models (INPUT (...) OUTPUT
+(...) REMOTE WITH CONNECTION c OPTIONS (ENDPOINT = ...)) have no training query; which model types
+take INPUT and OUTPUT is the catalog's to say.
 """
 
 from __future__ import annotations
@@ -14,20 +17,32 @@ from sqlglot.tokens import Token, TokenType
 from ml.errors import MLError
 from ml.names import ModelName, parse_model_path
 from ml.sql.options import parse_option_list
-from ml.sql.tokens import is_word, matching_paren, read_path, text_between, tokenize
+from ml.sql.tokens import is_word, matching_paren, read_path, split_top_level, text_between, tokenize
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an INPUT or OUTPUT clause: its name and BigQuery type as written."""
+
+    name: str
+    sql_type: str
 
 
 @dataclass(frozen=True)
 class CreateModel:
-    """A parsed CREATE MODEL statement (options not yet validated)."""
+    """A parsed CREATE MODEL statement (options not yet validated). `query` is None without AS
+    (imported and remote models); `connection` is REMOTE WITH CONNECTION's, as written."""
 
     name: ModelName
     replace: bool
     if_not_exists: bool
     transform: str | None
     options: dict[str, Any]
-    query: str
+    query: str | None
     ddl: str
+    input_fields: tuple[Field, ...] = ()
+    output_fields: tuple[Field, ...] = ()
+    connection: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,11 +89,13 @@ def _parse_create(
             raise MLError("Syntax error: CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS")
     parts, index = read_path(tokens, index)
     clauses: dict[str, str] = {}
+    connection = None
     while index < len(tokens) and tokens[index].token_type != TokenType.ALIAS:
         word = tokens[index].text.upper()
-        if word == "REMOTE":
-            raise MLError("Remote models (REMOTE WITH CONNECTION) run on the BigQuery target only")
-        if word not in ("TRANSFORM", "OPTIONS") or word in clauses:
+        if word == "REMOTE" and connection is None:
+            connection, index = _remote_connection(sql, tokens, index)
+            continue
+        if word not in _CLAUSES or word in clauses:
             raise MLError(f"Syntax error: unexpected '{tokens[index].text}' in CREATE MODEL")
         if index + 1 >= len(tokens) or tokens[index + 1].token_type != TokenType.L_PAREN:
             raise MLError(f"Syntax error: expected '(' after {word}")
@@ -87,20 +104,64 @@ def _parse_create(
         index = close + 1
     if "OPTIONS" not in clauses:
         raise MLError("Syntax error: CREATE MODEL requires OPTIONS (model_type = ...)")
-    if index >= len(tokens) - 1:
-        raise MLError("Syntax error: CREATE MODEL requires AS followed by the training query")
-    query = sql[tokens[index + 1].start :].strip()
-    if query.startswith("(") and query.endswith(")") and matching_paren(tokens, index + 1) == len(tokens) - 1:
-        query = query[1:-1].strip()
     return CreateModel(
         name=parse_model_path(parts, database),
         replace=replace,
         if_not_exists=if_not_exists,
         transform=clauses.get("TRANSFORM"),
         options=parse_option_list(clauses["OPTIONS"]),
-        query=query,
+        query=_training_query(sql, tokens, index),
         ddl=sql.strip(),
+        input_fields=_fields(clauses.get("INPUT"), "INPUT"),
+        output_fields=_fields(clauses.get("OUTPUT"), "OUTPUT"),
+        connection=connection,
     )
+
+
+_CLAUSES = ("TRANSFORM", "INPUT", "OUTPUT", "OPTIONS")
+
+
+def _training_query(sql: str, tokens: list[Token], index: int) -> str | None:
+    """The query after AS (outer parentheses dropped), None when the statement ends first."""
+    if index >= len(tokens):
+        return None
+    if index == len(tokens) - 1:
+        raise MLError("Syntax error: CREATE MODEL requires AS followed by the training query")
+    query = sql[tokens[index + 1].start :].strip()
+    if query.startswith("(") and query.endswith(")") and matching_paren(tokens, index + 1) == len(tokens) - 1:
+        query = query[1:-1].strip()
+    return query
+
+
+def _remote_connection(sql: str, tokens: list[Token], index: int) -> tuple[str, int]:
+    """`REMOTE WITH CONNECTION project.location.connection | DEFAULT`: the connection as written."""
+    if not _words_at(tokens, index, "REMOTE", "WITH", "CONNECTION"):
+        raise MLError("Syntax error: expected REMOTE WITH CONNECTION <connection> in CREATE MODEL")
+    index += 3
+    if index < len(tokens) and is_word(tokens[index], "DEFAULT"):
+        return "DEFAULT", index + 1
+    parts, after = read_path(tokens, index)
+    return ".".join(parts), after
+
+
+def _fields(text: str | None, clause: str) -> tuple[Field, ...]:
+    """`name TYPE, name ARRAY<TYPE>, ...` of an INPUT or OUTPUT clause."""
+    if text is None:
+        return ()
+    tokens = tokenize(text)
+    fields = []
+    for first, end in split_top_level(tokens, 0, len(tokens)):
+        if end - first < 2:
+            written = text_between(text, tokens, first, end - 1)
+            raise MLError(f"Syntax error in {clause}: expected 'name TYPE', got '{written}'")
+        fields.append(Field(tokens[first].text, text_between(text, tokens, first + 1, end - 1)))
+    if not fields:
+        raise MLError(f"Syntax error: {clause} needs at least one field")
+    names = [f.name.lower() for f in fields]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise MLError(f"Duplicate field {duplicate} in {clause}")
+    return tuple(fields)
 
 
 def _words_at(tokens: list[Token], index: int, *words: str) -> bool:

@@ -17,10 +17,17 @@ from ml.offline_key import OFFLINE_PROJECT, write_offline_key
 ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
 PROJECT_ITEMS = (
-    "dbt_project.yml", "profiles.yml", "models", "macros", "seeds", ".sqlfluff", ".sqlfluffignore",
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "seeds",
+    ".sqlfluff",
+    ".sqlfluffignore",
 )
-# Owned and tested by the remote-function work (tests/remote_functions); it needs its own services.
-FOREIGN_MODELS = ("digit_predictions",)
+# Owned and tested by the remote-function work (tests/remote_functions): they need the CNN and its
+# services.
+FOREIGN_MODELS = ("digit_predictions", "digit_predictions_three_ways", "digits_cnn_onnx", "digits_cnn_remote")
 
 
 @dataclass
@@ -91,6 +98,7 @@ class OfflineBigQueryProject:
                 "sql": n["compiled_code"],
                 "ml_config": n["config"]["meta"]["ml_config"],
                 "transform": n["config"]["meta"].get("transform"),
+                "remote": remote_clauses(n["config"]),
             }
             for n in self.models()
             if n["config"]["materialized"] == "bqml_model"
@@ -99,15 +107,34 @@ class OfflineBigQueryProject:
     def render(self, macro: str, arguments: dict) -> list[dict]:
         """Runs a test macro that prints one JSON object per line starting with `{"name"`."""
         operation = run_dbt(
-            self.project, "--quiet", "run-operation", macro, "--args", json.dumps(arguments), env=self.env,
+            self.project,
+            "--quiet",
+            "run-operation",
+            macro,
+            "--args",
+            json.dumps(arguments),
+            env=self.env,
         )
         assert operation.returncode == 0, operation.output
         return [json.loads(line) for line in operation.output.splitlines() if line.startswith('{"name"')]
 
 
-def compile_offline_for_bigquery(base: Path, test_macros: dict[str, str]) -> OfflineBigQueryProject:
+def remote_clauses(config: dict) -> dict | None:
+    """A model's INPUT / OUTPUT / REMOTE WITH CONNECTION config as _ml_remote_clauses gives it."""
+    clauses = {
+        "connection": config.get("remote_with_connection"),
+        "input": config.get("input"),
+        "output": config.get("output"),
+    }
+    return clauses if any(v is not None for v in clauses.values()) else None
+
+
+def compile_offline_for_bigquery(
+    base: Path, test_macros: dict[str, str], env: dict[str, str] | None = None
+) -> OfflineBigQueryProject:
     """`dbt compile --target bigquery` on a fresh copy of the whole project, with `test_macros`
-    (file name -> text) added, as docs/bigquery-offline.md does it: a throwaway key, nothing sent."""
+    (file name -> text) added, as docs/bigquery-offline.md does it: a throwaway key, nothing sent;
+    `env` adds to the environment dbt runs in."""
     project = copy_project(base / "analytics_ml", without_foreign_models=False)
     for name, text in test_macros.items():
         (project / "macros" / name).write_text(text)
@@ -116,6 +143,7 @@ def compile_offline_for_bigquery(base: Path, test_macros: dict[str, str]) -> Off
         "BIGQUERY_PROJECT": OFFLINE_PROJECT,
         "BIGQUERY_METHOD": "service-account",
         "BIGQUERY_KEYFILE": str(write_offline_key(base / "key.json")),
+        **(env or {}),
     }
     compiled = run_dbt(project, "compile", "--no-populate-cache", env=env)
     assert compiled.returncode == 0, compiled.output

@@ -10,17 +10,23 @@ from dbt_project_helpers import compile_offline_for_bigquery
 from sqlglot import exp
 
 from ml.offline_key import OFFLINE_PROJECT
+from ml.sql.statements import parse_ml_statement
 
 PROJECT_ID = OFFLINE_PROJECT
 ML_DATASET = "analytics_ml_ml"
 STAGING = f"`{PROJECT_ID}`.`analytics_ml_staging`"
+ONNX_URI = "gs://analytics-ml-models/digits/model.onnx"
+VERTEX_ENDPOINT = "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/endpoints/42"
+CONNECTION = "p.us.vertex"
+# Made from a file or an endpoint: no training query.
+BUILT_MODELS = {"digits_cnn_onnx", "digits_cnn_remote"}
 
 # Calls the project's own DDL macro for each case and prints it as one JSON line.
 RENDER_MACRO = """
 {% macro render_ddl_for_tests(cases) %}
     {%- for case in cases -%}
         {%- set ddl = analytics_ml.ml_create_model_ddl(
-            case.relation, case.sql, case.ml_config, case.transform) -%}
+            case.relation, case.sql, case.ml_config, case.transform, case.remote) -%}
         {{ print(tojson({'name': case.name, 'ddl': ddl})) }}
     {%- endfor -%}
     {%- set fingerprint = analytics_ml.ml_relation_fingerprint_sql('`p`.`d`.`t`') -%}
@@ -78,13 +84,19 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Compiles the project for BigQuery, then renders each bqml_model's DDL from the compiled
     SQL and config, plus the option cases, in one run-operation."""
     offline = compile_offline_for_bigquery(
-        tmp_path_factory.mktemp("bigquery"), {"render_ddl_for_tests.sql": RENDER_MACRO}
+        tmp_path_factory.mktemp("bigquery"),
+        {"render_ddl_for_tests.sql": RENDER_MACRO},
+        {
+            "DIGITS_ONNX_URI": ONNX_URI,
+            "DIGITS_VERTEX_ENDPOINT": VERTEX_ENDPOINT,
+            "BIGQUERY_CONNECTION": CONNECTION,
+        },
     )
     nodes = offline.models()
     ml_cases = offline.ml_model_cases()
     cases = ml_cases + [
         {"name": name, "relation": {"database": PROJECT_ID, "schema": "demo", "identifier": name},
-         "sql": "select * from `dummy-project`.`demo`.`penguins`", **case}
+         "sql": "select * from `dummy-project`.`demo`.`penguins`", "remote": None, **case}
         for name, case in OPTION_CASES.items()
     ]
     ddl = {item["name"]: item["ddl"] for item in offline.render("render_ddl_for_tests", {"cases": cases})}
@@ -124,14 +136,45 @@ def test_every_ml_model_renders_a_create_model_bigquery_parses(rendered: dict) -
         "penguins_species_dnn",
         "penguins_measurements_pca",
         "us_macro_arima",
+        *BUILT_MODELS,
     }
     for name in rendered["ml_models"]:
         statement = parse_create_model(rendered["ddl"][name])
         table = statement.this
         assert (table.catalog, table.db, table.name) == (PROJECT_ID, ML_DATASET, name)
         assert all(t.args["this"].quoted for t in [table])
+        assert (statement.expression is None) == (name in BUILT_MODELS)
+        if name in BUILT_MODELS:
+            continue
         sources = {t.sql(dialect="bigquery") for t in statement.expression.find_all(exp.Table)}
         assert any(s.startswith(STAGING) for s in sources), sources
+
+
+def test_the_cnn_renders_as_an_imported_onnx_model_and_a_remote_model(rendered: dict) -> None:
+    onnx = options_of(parse_create_model(rendered["ddl"]["digits_cnn_onnx"]))
+    assert {name: v.name for name, v in onnx.items()} == {"model_type": "onnx", "model_path": ONNX_URI}
+    remote = parse_create_model(rendered["ddl"]["digits_cnn_remote"])
+    clauses = {type(p).__name__: p for p in remote.args["properties"].expressions}
+    fields = {
+        kind: [(c.name, c.args["kind"].sql("bigquery")) for c in clauses[kind].this.expressions]
+        for kind in ("InputModelProperty", "OutputModelProperty")
+    }
+    assert fields == {
+        "InputModelProperty": [("image", "STRING")],
+        "OutputModelProperty": [("label", "STRING"), ("scores", "ARRAY<FLOAT64>")],
+    }
+    assert {name: value.name for name, value in options_of(remote).items()} == {"endpoint": VERTEX_ENDPOINT}
+    # The engine's parser reads the connection back (and that there is no training query).
+    parsed = parse_ml_statement(rendered["ddl"]["digits_cnn_remote"], PROJECT_ID)
+    assert parsed.connection == CONNECTION and parsed.query is None
+
+
+def test_the_three_ways_mart_calls_ml_predict_on_both_models(rendered: dict) -> None:
+    mart = rendered["marts"]["digit_predictions_three_ways"]
+    text = sqlglot.parse_one(mart, read="bigquery").sql("bigquery")
+    for model in ("digits_cnn_remote", "digits_cnn_onnx"):
+        assert f"ML.PREDICT(MODEL `{PROJECT_ID}`.`{ML_DATASET}`.`{model}`" in text, text
+    assert "ML.DECODE_IMAGE(image_png) AS input" in text, text
 
 
 def test_linear_and_kmeans_options(rendered: dict) -> None:

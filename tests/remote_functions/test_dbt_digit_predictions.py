@@ -42,6 +42,7 @@ def test_dbt_build_labels_agree_with_in_process_inference(tmp_path: Path) -> Non
             "--select",
             "digits",
             "digit_predictions+",
+            "+digit_predictions_three_ways",
             "--project-dir",
             str(REPO_ROOT),
             "--profiles-dir",
@@ -63,6 +64,10 @@ def test_dbt_build_labels_agree_with_in_process_inference(tmp_path: Path) -> Non
         predicted = dict(
             con.execute("select digit_id, predicted_label from main_marts.digit_predictions").fetchall()
         )
+        three_ways = con.execute(
+            "select digit_id, remote_function_label, remote_model_label, onnx_label "
+            "from main_marts.digit_predictions_three_ways"
+        ).fetchall()
     with (REPO_ROOT / "seeds" / "digits.csv").open() as handle:
         seed = list(csv.DictReader(handle))
     in_process = ExportedModel(model_dir).predict([row["image_png_base64"] for row in seed])
@@ -70,6 +75,11 @@ def test_dbt_build_labels_agree_with_in_process_inference(tmp_path: Path) -> Non
     assert {
         int(row["digit_id"]): int(p["label"]) for row, p in zip(seed, in_process, strict=True)
     } == predicted
+
+    # The held-out digits, labelled by the remote function, the remote model and the imported
+    # ONNX model in the mart: the same label as in-process PyTorch on every one.
+    assert len(three_ways) == sum(row["split"] == "test" for row in seed) == 360
+    assert all(tuple(labels) == (predicted[digit_id],) * 3 for digit_id, *labels in three_ways)
 
     started = re.search(r"pids \[(\d+), (\d+)\]", (tmp_path / "logs" / "dbt.log").read_text())
     assert started, "the build did not start the local services"

@@ -1,4 +1,5 @@
-"""The prediction-endpoint client: 1.5 MB batches, retries with backoff and jitter, checked answers."""
+"""The prediction-endpoint client: 1.5 MB batches, retries with backoff and jitter, checked answers;
+and the model server taking rows as a BigQuery remote model sends them."""
 
 from __future__ import annotations
 
@@ -106,6 +107,40 @@ def test_an_invalid_instance_is_the_endpoints_400(model_server) -> None:
     with pytest.raises(EndpointRejected, match="instance 1") as error:
         local_endpoint(model_server, FAST).predict([[[0] * 8] * 8, {"b64": "bm90IGFuIGltYWdl"}])
     assert error.value.status == 400
+
+
+def post_instances(model_server: str, instances: list) -> requests.Response:
+    return requests.post(model_server, json={"instances": instances}, timeout=60)
+
+
+def test_a_remote_models_keyed_row_gets_the_label_of_the_plain_image(model_server, digit_pngs) -> None:
+    # A BigQuery remote model sends each row as an object keyed by its INPUT clause's field names.
+    plain = post_instances(model_server, digit_pngs[:5])
+    keyed = post_instances(model_server, [{"image": png} for png in digit_pngs[:5]])
+    assert plain.status_code == keyed.status_code == 200
+    assert labels_of(keyed.json()["predictions"]) == labels_of(plain.json()["predictions"])
+
+
+def test_a_rows_scores_are_the_probabilities_in_label_order(model_server, exported, digit_pngs) -> None:
+    images = [{"b64": png} for png in digit_pngs[:3]]
+    plain = post_instances(model_server, images).json()["predictions"]
+    keyed = post_instances(model_server, [{"image": image} for image in images]).json()["predictions"]
+    assert [set(p) for p in plain] == [{"label", "probabilities"}] * 3
+    assert [set(p) for p in keyed] == [{"label", "scores"}] * 3
+    for row, image in zip(keyed, plain, strict=True):
+        assert row["scores"] == [image["probabilities"][label] for label in exported.labels]
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"), [(["image", "id"], "it has 'image', 'id'"), ([], "it has none")], ids=["two", "none"]
+)
+def test_a_row_with_other_than_one_field_is_a_400_naming_its_fields(
+    model_server, digit_pngs, fields: list[str], named: str
+) -> None:
+    response = post_instances(model_server, [{"image": digit_pngs[0]}, dict.fromkeys(fields, digit_pngs[1])])
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error.startswith("instance 1:") and named in error
 
 
 def test_a_wrong_number_of_predictions_is_never_passed_on(scripted_endpoint, digit_pngs) -> None:

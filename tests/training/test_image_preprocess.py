@@ -44,7 +44,7 @@ def test_other_image_formats_are_converted_to_the_models_mode() -> None:
         ([[256] * 8] * 8, "0..255"),
         ([[0.5] * 8] * 8, "integers"),
         (42, "got int"),
-        ({"b64": "x", "extra": 1}, "got dict"),
+        ({"b64": "x", "extra": 1}, "exactly one field, the image; it has 'b64', 'extra'"),
     ],
 )
 def test_invalid_instances_are_refused_with_a_reason(instance: object, message: str) -> None:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow as pa
 
-from ml.engine import image_functions, tuning, udfs
+from ml.engine import image_functions, model_ddl, tuning, udfs
 from ml.engine.inputs import check_input
 from ml.engine.store import ModelStore
 from ml.engine.training import build_model
@@ -16,7 +16,7 @@ from ml.engine.translate import Translator
 from ml.errors import MLError
 from ml.model_types import catalog
 from ml.names import ModelName
-from ml.sql.statements import CreateModel, DropModel, parse_ml_statement
+from ml.sql.statements import AlterModel, CreateModel, DropModel, ExportModel, parse_ml_statement
 from ml.sql.tokens import split_statements
 
 # Template functions answering a variant of a BigQuery ML function (a STRUCT setting).
@@ -97,6 +97,10 @@ class Engine:
         with _one_line_errors():
             if isinstance(statement, DropModel):
                 return self._drop_model(statement)
+            if isinstance(statement, AlterModel):
+                return self._alter_model(statement)
+            if isinstance(statement, ExportModel):
+                return self._export_model(statement)
             relation = self.con.sql(self.translate(sql))
             if relation is None:
                 return _status(_verb(sql), "", "done")
@@ -129,6 +133,32 @@ class Engine:
             raise MLError(f"Not found: Model {statement.name}")
         self.store.drop(statement.name)
         return _status("DROP MODEL", statement.name, "dropped")
+
+    def _alter_model(self, statement: AlterModel) -> pa.Table:
+        if not self.store.has_model(statement.name):
+            if statement.if_exists:
+                return _status("ALTER MODEL", statement.name, "skipped: not found")
+            raise MLError(f"Not found: Model {statement.name}")
+        current = self.store.metadata(statement.name)
+        self.store.set_metadata(
+            statement.name, model_ddl.altered_metadata(statement, current, self._constant)
+        )
+        return _status("ALTER MODEL", statement.name, "altered")
+
+    def _constant(self, option: str, sql: str) -> object:
+        """The value of a constant BigQuery expression (an ALTER MODEL option's)."""
+        try:
+            return self.con.sql(self.translate(f"SELECT {sql}")).fetchall()[0][0]
+        except (duckdb.Error, MLError) as exc:
+            raise MLError(f"Invalid value for option {option}: {str(exc).splitlines()[0]}") from None
+
+    def _export_model(self, statement: ExportModel) -> pa.Table:
+        if not self.store.has_model(statement.name):
+            raise MLError(f"Not found: Model {statement.name}")
+        kind = catalog.MODEL_TYPES[self.store.model_type(statement.name)]
+        files = model_ddl.export_files(statement, kind, self.store.state(statement.name))
+        model_ddl.write_files(statement.options["uri"], files)
+        return _status("EXPORT MODEL", statement.name, f"exported to {statement.options['uri']}")
 
 
 def _status(statement: str, target: ModelName | str, status: str) -> pa.Table:

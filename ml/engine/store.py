@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.models (
     state JSON, PRIMARY KEY (dataset, model));
 -- Added after the first release: catalogs written before it get the column here.
 ALTER TABLE {SCHEMA}.models ADD COLUMN IF NOT EXISTS engine_version VARCHAR;
+-- What ALTER MODEL ... SET OPTIONS set (description, labels, ...); NULL until it first runs.
+ALTER TABLE {SCHEMA}.models ADD COLUMN IF NOT EXISTS metadata JSON;
 CREATE TABLE IF NOT EXISTS {SCHEMA}.model_functions (
     dataset VARCHAR NOT NULL, model VARCHAR NOT NULL, function VARCHAR NOT NULL, has_input BOOLEAN NOT NULL,
     sql_template VARCHAR NOT NULL, PRIMARY KEY (dataset, model, function, has_input));
@@ -106,6 +108,43 @@ class ModelStore:
             f"SELECT model_type FROM {SCHEMA}.models WHERE dataset = ? AND model = ?",
             [name.dataset, name.model],
         ).fetchall()[0][0]
+
+    def state(self, name: ModelName) -> dict[str, Any]:
+        """The `state` CREATE MODEL stored (the booster of a tree model, ...)."""
+        text = self.con.execute(
+            f"SELECT state FROM {SCHEMA}.models WHERE dataset = ? AND model = ?", [name.dataset, name.model]
+        ).fetchall()[0][0]
+        return json.loads(text or "{}")
+
+    def metadata(self, name: ModelName) -> dict[str, Any]:
+        """The options ALTER MODEL set on a model ({} if none; a catalog from before the column
+        has none either)."""
+        if not self._has_metadata_column():
+            return {}
+        text = self.con.execute(
+            f"SELECT metadata FROM {SCHEMA}.models WHERE dataset = ? AND model = ?",
+            [name.dataset, name.model],
+        ).fetchall()[0][0]
+        return json.loads(text or "{}")
+
+    def set_metadata(self, name: ModelName, metadata: dict[str, Any]) -> None:
+        """Replace the ALTER MODEL options of a model (adding the column to an older catalog)."""
+        with _transaction(self.con):
+            self.con.execute(_DDL)
+            self.con.execute(
+                f"UPDATE {SCHEMA}.models SET metadata = ? WHERE dataset = ? AND model = ?",
+                [json.dumps(metadata), name.dataset, name.model],
+            )
+
+    def _has_metadata_column(self) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = ? "
+                "AND table_name = 'models' AND column_name = 'metadata' "
+                "AND table_catalog = current_database()",
+                [SCHEMA],
+            ).fetchall()[0][0]
+        )
 
     def save(self, model: StoredModel) -> None:
         """Replace whatever the name held, in one transaction."""

@@ -1,6 +1,7 @@
 """BigQuery queries to DuckDB: ML.* table functions expand into their stored templates, and the
 rest of the query is transpiled by sqlglot; ML.* scalar functions (ML.DECODE_IMAGE, ...) call the
-engine's DuckDB functions (ml.sql.scalar_functions).
+engine's DuckDB functions (ml.sql.scalar_functions), and the standalone preprocessing functions
+(ML.STANDARD_SCALER(x) OVER (), ...) become DuckDB expressions (ml.sql.preprocessing_functions).
 
 Each ML call (ml.sql.calls) is replaced by a placeholder table name, the query transpiled, then
 each placeholder swapped for the template as a parenthesised subquery. Inputs of the calls are
@@ -21,6 +22,7 @@ from ml.errors import MLError
 from ml.literals import float_literal
 from ml.names import ModelName
 from ml.sql.calls import MLCall, first_line, flag_setting, ml_calls
+from ml.sql.preprocessing_functions import to_duckdb
 from ml.sql.scalar_functions import rename_scalar_functions
 
 TemplateLookup = Callable[[ModelName, str, bool], str]
@@ -50,7 +52,7 @@ class Translator:
             last = call.end
         pieces.append(sql[last:])
         try:
-            translated = sqlglot.transpile("".join(pieces), read="bigquery", write="duckdb")
+            translated = to_duckdb("".join(pieces))
         except sqlglot.errors.ParseError as exc:
             raise MLError(f"Syntax error: {first_line(exc)}") from exc
         if len(translated) != 1:

@@ -15,14 +15,22 @@ import sqlglot
 from sqlglot import exp
 
 from ml.errors import MLError
-from ml.literals import float_literal, sql_literal
+from ml.literals import sql_literal
 from ml.preprocessing.automatic import is_numeric_type
 from ml.sql.options import literal_value
+from ml.sql.preprocessing_functions import FUNCTIONS, check_form, is_call, ml_function, preprocessing
 
 Query = Callable[[str], tuple]
 # The preprocessing functions whose first argument must be a number.
 NUMERIC_ARGUMENT = frozenset(
-    {"STANDARD_SCALER", "MIN_MAX_SCALER", "MAX_ABS_SCALER", "QUANTILE_BUCKETIZE", "BUCKETIZE"}
+    {
+        "STANDARD_SCALER",
+        "MIN_MAX_SCALER",
+        "MAX_ABS_SCALER",
+        "ROBUST_SCALER",
+        "QUANTILE_BUCKETIZE",
+        "BUCKETIZE",
+    }
 )
 
 
@@ -115,31 +123,12 @@ def _listed_passthrough(
 
 def _check_allowed(node: exp.Expression) -> None:
     for window in node.find_all(exp.Window):
-        if _ml_function(window.this) is None:
+        if ml_function(window.this) is None:
             raise MLError("Analytic functions other than ML.* preprocessing are not allowed in TRANSFORM")
     for agg in node.find_all(exp.AggFunc):
         raise MLError(f"Aggregate function {agg.sql_name()} is not allowed in the TRANSFORM clause")
     if node.find(exp.Subquery, exp.Select):
         raise MLError("Subqueries are not allowed in the TRANSFORM clause")
-
-
-def _ml_function(node: exp.Expression) -> tuple[str, list[exp.Expression]] | None:
-    """(NAME, arguments) when `node` is a call `ML.NAME(...)`."""
-    if (
-        isinstance(node, exp.Dot)
-        and isinstance(node.this, exp.Identifier | exp.Column)
-        and node.this.name.upper() == "ML"
-        and isinstance(node.expression, exp.Anonymous)
-    ):
-        return node.expression.name.upper(), list(node.expression.expressions)
-    return None
-
-
-def _is_call(node: exp.Expression) -> bool:
-    """An ML.* call, windowed (`ML.F(x) OVER()`) or plain (`ML.BUCKETIZE(x, ...)`)."""
-    if isinstance(node, exp.Window):
-        return _ml_function(node.this) is not None
-    return _ml_function(node) is not None and not isinstance(node.parent, exp.Window)
 
 
 def _constant(node: exp.Expression, what: str) -> Any:
@@ -160,7 +149,7 @@ class _Fitter:
     def fit(self, node: exp.Expression) -> exp.Expression:
         node = node.copy()
         # Deepest calls first: an outer scaler learns its statistics from the inner call's output.
-        calls = [n for n in node.find_all(exp.Window, exp.Dot) if _is_call(n)]
+        calls = [n for n in node.find_all(exp.Window, exp.Dot) if is_call(n)]
         for call in reversed(calls):
             replacement = self._replace(call)
             if call is node:
@@ -171,21 +160,26 @@ class _Fitter:
 
     def _replace(self, call: exp.Expression) -> exp.Expression:
         windowed = isinstance(call, exp.Window)
-        name, args = _ml_function(call.this if windowed else call)
-        method = getattr(self, f"_{name.lower()}", None)
-        if method is None or windowed != (name != "BUCKETIZE"):
-            raise MLError(
-                f"Function ML.{name} is not supported in TRANSFORM by the local engine"
-                if method is None
-                else f"ML.{name} {'takes no' if windowed else 'needs an'} OVER() clause"
-            )
+        name, args = ml_function(call.this if windowed else call)
+        if name not in FUNCTIONS and name != "ONE_HOT_ENCODER":
+            raise MLError(f"Function ML.{name} is not supported in TRANSFORM by the local engine")
+        check_form(name, windowed)
         if not args:
             raise MLError(f"ML.{name} needs an argument")
         arg = f"({args[0].sql(dialect='duckdb')})"
         if name in NUMERIC_ARGUMENT:
             self._require_numeric(name, args[0], arg)
-        sql = method(arg, args[1:])
+        if name == "ONE_HOT_ENCODER":
+            sql = self._one_hot_encoder(arg, args[1:])
+        else:
+            sql = self._fitted(name, arg, args[1:])
         return sqlglot.parse_one(sql, read="duckdb")
+
+    def _fitted(self, name: str, arg: str, options: list[exp.Expression]) -> str:
+        """The shared definition of ML.`name`, its statistics learned here as constants."""
+        function = preprocessing(name, options)
+        values = self._stats(name, arg, function.aggregates) if function.aggregates else ()
+        return function.formula(arg, [sql_literal(_plain(v)) for v in values])
 
     def _require_numeric(self, name: str, node: exp.Expression, arg: str) -> None:
         """A scaler or bucketizer of a non-numeric argument is the caller's mistake, said as one
@@ -197,51 +191,11 @@ class _Fitter:
                 "training data"
             )
 
-    def _stats(self, name: str, arg: str, aggregates: str) -> tuple:
-        row = self.query(f"SELECT {aggregates.format(x=arg)} FROM ({self.source_sql}) AS __ml_src")
+    def _stats(self, name: str, arg: str, aggregates: list[str]) -> tuple:
+        select = ", ".join(a.format(x=arg) for a in aggregates)
+        row = self.query(f"SELECT {select} FROM ({self.source_sql}) AS __ml_src")
         self.statistics.append({"function": name, "input": arg, "values": [_plain(v) for v in row]})
         return row
-
-    def _standard_scaler(self, arg: str, _: list) -> str:
-        mean, std = self._stats("STANDARD_SCALER", arg, "avg({x}), stddev_samp({x})")
-        std = std if std else 1.0
-        return f"((CAST({arg} AS DOUBLE) - {float_literal(mean or 0.0)}) / {float_literal(std)})"
-
-    def _min_max_scaler(self, arg: str, _: list) -> str:
-        low, high = self._stats("MIN_MAX_SCALER", arg, "min({x}), max({x})")
-        span = float(high - low) if high is not None and high != low else 1.0
-        scaled = f"((CAST({arg} AS DOUBLE) - {float_literal(low or 0.0)}) / {float_literal(span)})"
-        return f"greatest(0e0, least(1e0, {scaled}))"
-
-    def _max_abs_scaler(self, arg: str, _: list) -> str:
-        (top,) = self._stats("MAX_ABS_SCALER", arg, "max(abs({x}))")
-        return f"(CAST({arg} AS DOUBLE) / {float_literal(top or 1.0)})"
-
-    def _imputer(self, arg: str, rest: list) -> str:
-        strategy = str(_constant(rest[0], "ML.IMPUTER strategy")).lower() if rest else "mean"
-        aggregate = {"mean": "avg({x})", "median": "quantile_cont({x}, 0.5)", "most_frequent": "mode({x})"}
-        if strategy not in aggregate:
-            raise MLError(f"ML.IMPUTER strategy must be mean, median or most_frequent, got {strategy}")
-        (value,) = self._stats("IMPUTER", arg, aggregate[strategy])
-        return f"COALESCE({arg}, {sql_literal(_plain(value))})"
-
-    def _quantile_bucketize(self, arg: str, rest: list) -> str:
-        buckets = _constant(rest[0], "ML.QUANTILE_BUCKETIZE num_buckets") if rest else None
-        if not isinstance(buckets, int) or buckets < 1:
-            raise MLError("ML.QUANTILE_BUCKETIZE num_buckets must be a positive INT64")
-        fractions = ", ".join(float_literal(k / buckets) for k in range(1, buckets))
-        (bounds,) = (
-            self._stats("QUANTILE_BUCKETIZE", arg, f"quantile_disc({{x}}, [{fractions}])")
-            if buckets > 1
-            else ([],)
-        )
-        return _bucket_names(arg, sorted({float(b) for b in bounds or []}))
-
-    def _bucketize(self, arg: str, rest: list) -> str:
-        splits = _constant(rest[0], "ML.BUCKETIZE split points") if rest else None
-        if not isinstance(splits, list) or splits != sorted(splits):
-            raise MLError("ML.BUCKETIZE split points must be an ascending ARRAY of numbers")
-        return _bucket_names(arg, [float(s) for s in splits])
 
     def _one_hot_encoder(self, arg: str, rest: list) -> str:
         # BigQuery returns a sparse one-hot vector; a categorical column restricted to the learned
@@ -277,13 +231,10 @@ class _Fitter:
         return f"CASE WHEN {as_text} IN ({', '.join(sql_literal(v) for v in vocabulary)}) THEN {as_text} END"
 
 
-def _bucket_names(arg: str, bounds: list[float]) -> str:
-    index = " + ".join(["1"] + [f"CAST({arg} >= {float_literal(b)} AS INTEGER)" for b in bounds])
-    return f"CASE WHEN {arg} IS NULL THEN NULL ELSE 'bin_' || CAST({index} AS VARCHAR) END"
-
-
 def _plain(value: Any) -> Any:
-    """JSON-friendly statistics (DECIMAL averages become floats)."""
+    """JSON-friendly statistics (DECIMAL averages and quantiles become floats)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     if hasattr(value, "is_finite"):
         return float(value)
     return value

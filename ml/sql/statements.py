@@ -1,4 +1,5 @@
-"""Recognise and parse the BigQuery ML DDL statements: CREATE [OR REPLACE] MODEL, DROP MODEL.
+"""Recognise and parse the BigQuery ML DDL statements: CREATE [OR REPLACE] MODEL, DROP MODEL,
+ALTER MODEL ... SET OPTIONS and EXPORT MODEL.
 
 Parsing is token-level so that the TRANSFORM list and the training query keep their source text:
 both are stored with the model and translated to DuckDB later. Imported models ([INPUT (...)
@@ -53,14 +54,40 @@ class DropModel:
     if_exists: bool
 
 
-def parse_ml_statement(sql: str, database: str | None = None) -> CreateModel | DropModel | None:
-    """Parse `sql` if it is CREATE/DROP MODEL; None for any other statement."""
+@dataclass(frozen=True)
+class AlterModel:
+    """A parsed ALTER MODEL ... SET OPTIONS statement: each option's value is its SQL text as
+    written, since BigQuery takes constant expressions there (TIMESTAMP '...', INTERVAL 8 HOUR)."""
+
+    name: ModelName
+    if_exists: bool
+    options: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ExportModel:
+    """A parsed EXPORT MODEL statement (options not yet validated)."""
+
+    name: ModelName
+    options: dict[str, Any]
+
+
+MLStatement = CreateModel | DropModel | AlterModel | ExportModel
+
+
+def parse_ml_statement(sql: str, database: str | None = None) -> MLStatement | None:
+    """Parse `sql` if it is CREATE/DROP/ALTER/EXPORT MODEL; None for any other statement."""
     tokens = tokenize(sql)
     if len(tokens) < 3:
         return None
     head = [t.text.upper() for t in tokens[:4]]
-    if head[0] == "DROP" and tokens[1].token_type == TokenType.MODEL:
-        return _parse_drop(tokens, database)
+    if tokens[1].token_type == TokenType.MODEL:
+        if head[0] == "DROP":
+            return _parse_drop(tokens, database)
+        if head[0] == "ALTER":
+            return _parse_alter(sql, tokens, database)
+        if head[0] == "EXPORT":
+            return _parse_export(sql, tokens, database)
     if head[0] == "CREATE":
         replace = head[1:3] == ["OR", "REPLACE"]
         model_at = 3 if replace else 1
@@ -77,6 +104,57 @@ def _parse_drop(tokens: list[Token], database: str | None) -> DropModel:
     if index != len(tokens):
         raise MLError(f"Syntax error: unexpected '{tokens[index].text}' after DROP MODEL name")
     return DropModel(parse_model_path(parts, database), if_exists)
+
+
+def _parse_alter(sql: str, tokens: list[Token], database: str | None) -> AlterModel:
+    """`ALTER MODEL [IF EXISTS] name SET OPTIONS (name = expression, ...)`."""
+    index, if_exists = 2, False
+    if _words_at(tokens, index, "IF", "EXISTS"):
+        index, if_exists = index + 2, True
+    parts, index = read_path(tokens, index)
+    if not _words_at(tokens, index, "SET", "OPTIONS"):
+        raise MLError("Syntax error: expected SET OPTIONS (...) after ALTER MODEL name")
+    text, index = _parenthesised(sql, tokens, index + 2, "SET OPTIONS")
+    if index != len(tokens):
+        raise MLError(
+            f"Syntax error: unexpected '{tokens[index].text}' after ALTER MODEL ... SET OPTIONS (...)"
+        )
+    return AlterModel(parse_model_path(parts, database), if_exists, _option_expressions(text))
+
+
+def _parse_export(sql: str, tokens: list[Token], database: str | None) -> ExportModel:
+    """`EXPORT MODEL name [OPTIONS (URI = '...' [, TRIAL_ID = n])]`."""
+    parts, index = read_path(tokens, 2)
+    options: dict[str, Any] = {}
+    if index < len(tokens) and is_word(tokens[index], "OPTIONS"):
+        text, index = _parenthesised(sql, tokens, index + 1, "OPTIONS")
+        options = parse_option_list(text)
+    if index != len(tokens):
+        raise MLError(f"Syntax error: unexpected '{tokens[index].text}' in EXPORT MODEL")
+    return ExportModel(parse_model_path(parts, database), options)
+
+
+def _parenthesised(sql: str, tokens: list[Token], index: int, clause: str) -> tuple[str, int]:
+    """The text inside the parentheses opening at `index`, and the index after them."""
+    if index >= len(tokens) or tokens[index].token_type != TokenType.L_PAREN:
+        raise MLError(f"Syntax error: expected '(' after {clause}")
+    close = matching_paren(tokens, index)
+    return (text_between(sql, tokens, index + 1, close - 1) if close > index + 1 else ""), close + 1
+
+
+def _option_expressions(text: str) -> dict[str, str]:
+    """`name = expression, ...` as {lower-case name: expression text}."""
+    tokens = tokenize(text)
+    options: dict[str, str] = {}
+    for first, end in split_top_level(tokens, 0, len(tokens)):
+        if end - first < 3 or tokens[first + 1].token_type != TokenType.EQ:
+            written = text_between(text, tokens, first, end - 1) if end > first else ""
+            raise MLError(f"Syntax error in SET OPTIONS: expected name = value, got '{written}'")
+        name = tokens[first].text.lower()
+        if name in options:
+            raise MLError(f"Duplicate option: {name}")
+        options[name] = text_between(text, tokens, first + 2, end - 1)
+    return options
 
 
 def _parse_create(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import fields
+from typing import Any
 
 # Project IDs: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter.
 _PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -64,3 +66,18 @@ def google_credentials_found() -> bool:
     except DefaultCredentialsError:
         return False
     return True
+
+
+NO_CREDENTIALS = "no Google credentials: run `gcloud auth application-default login` (or pass --dry-run)"
+
+
+def require_credentials(parser: argparse.ArgumentParser) -> None:
+    """A usage error before a real submission when no credentials exist (nothing is sent)."""
+    if not google_credentials_found():
+        parser.error(NO_CREDENTIALS)
+
+
+def config_from_args(config_type: type, args: argparse.Namespace) -> Any:
+    """A job's config dataclass from the parsed flags of the same names (its labels are its own)."""
+    names = [f.name for f in fields(config_type) if f.name != "labels"]
+    return config_type(**{name: getattr(args, name) for name in names})

@@ -20,7 +20,7 @@ import argparse
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from google.cloud import aiplatform_v1
@@ -233,8 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> VertexDeployConfig:
-    names = [f.name for f in fields(VertexDeployConfig) if f.name != "labels"]
-    return VertexDeployConfig(**{name: getattr(args, name) for name in names})
+    return gcp_args.config_from_args(VertexDeployConfig, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -248,8 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         print(json.dumps(planned_requests(config), indent=2))
         return 0
-    if not gcp_args.google_credentials_found():
-        parser.error("no Google credentials: run `gcloud auth application-default login` (or pass --dry-run)")
+    gcp_args.require_credentials(parser)
     deployment = deploy(config)
     print(f"model {deployment.model} deployed as {deployment.deployed_model_id}")
     print(f"VERTEX_ENDPOINT={deployment.endpoint}")

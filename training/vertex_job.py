@@ -22,7 +22,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from google.cloud import aiplatform_v1
@@ -318,8 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> VertexTrainingConfig:
-    names = [f.name for f in fields(VertexTrainingConfig) if f.name != "labels"]
-    return VertexTrainingConfig(**{name: getattr(args, name) for name in names})
+    return gcp_args.config_from_args(VertexTrainingConfig, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -336,8 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         print(json.dumps(json_format.MessageToDict(aiplatform_v1.CustomJob.pb(job)), indent=2))
         return 0
-    if not gcp_args.google_credentials_found():
-        parser.error("no Google credentials: run `gcloud auth application-default login` (or pass --dry-run)")
+    gcp_args.require_credentials(parser)
     created = submit(config, job)
     print(f"created {created.name}")
     return 0

@@ -181,7 +181,7 @@ class Trainer:
         """Load the fitted model's scorer and register the UDFs, so that the snapshots below (and
         ML.GLOBAL_EXPLAIN) can run the templates that call them."""
         if self.model_type.load_scorer is not None:
-            udfs.load(self.model_type, fitted.state)
+            udfs.load(self.model_type, fitted.state, fitted.scorer)
             udfs.register(self.con)
 
     def _global_explain(self, data: TrainingData, fitted: Fitted) -> dict[str, str]:
@@ -217,10 +217,13 @@ def with_defaults(template: str, input_sql: str) -> str:
 
 def build_model(statement: CreateModel, options: dict[str, Any]) -> StoredModel:
     """CREATE MODEL of an imported or remote model: built from its file or endpoint by its model
-    type, with no training query, so only the functions over an input (ML.PREDICT) exist. Its
-    scorer loads when ML.PREDICT first runs (a remote model's credentials are needed only then)."""
+    type, with no training query, so only the functions over an input (ML.PREDICT) exist. A
+    scorer the build step loaded (a checked graph or booster) is kept; a remote model's client
+    loads when ML.PREDICT first runs (its credentials are needed only then)."""
     kind = catalog.model_type(options["model_type"])
     fitted = kind.build(statement, options)
+    if fitted.scorer is not None:  # loaded to check the file: kept rather than loaded again
+        udfs.load(kind, fitted.state, fitted.scorer)
     inputs = [t["name"] for t in fitted.state.get("inputs", [])]
     return StoredModel(
         name=statement.name,

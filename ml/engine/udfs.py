@@ -41,11 +41,12 @@ def uses_udfs(template: str) -> bool:
     return any(f"{name}(" in template for name in SCORING_UDFS)
 
 
-def load(kind: ModelType, state: dict[str, Any]) -> str:
-    """Cache the scorer of a stored model of type `kind` under its token; returns the token."""
+def load(kind: ModelType, state: dict[str, Any], scorer: Any = None) -> str:
+    """Cache the scorer of a stored model of type `kind` under its token (`scorer` when the caller
+    has it loaded already, else rebuilt from `state`); returns the token."""
     token = state["token"]
     if token not in _SCORERS:
-        _SCORERS[token] = kind.load_scorer(state)
+        _SCORERS[token] = scorer if scorer is not None else kind.load_scorer(state)
     return token
 
 

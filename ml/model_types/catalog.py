@@ -111,16 +111,14 @@ def check_query(statement: CreateModel, name: str) -> None:
         raise MLError(f"model_type {name} imports a model: CREATE MODEL takes no AS query for it")
     if statement.connection is not None and name != REMOTE_MODEL_TYPE:
         raise MLError(f"model_type {name} is not a remote model: it takes no REMOTE WITH CONNECTION")
-    if (statement.input_fields or statement.output_fields) and not _takes_input_output(name):
-        imported = " and ".join(t.name for t in MODEL_TYPES.values() if t.takes_input_output)
+    if (statement.input_fields or statement.output_fields) and not MODEL_TYPES[name].takes_input_output:
+        imported = " and ".join(
+            t.name for t in MODEL_TYPES.values() if t.takes_input_output and t.name != REMOTE_MODEL_TYPE
+        )
         raise MLError(
             f"INPUT and OUTPUT are clauses of remote models (REMOTE WITH CONNECTION) and of model_type "
             f"{imported}: model_type {name} takes neither"
         )
-
-
-def _takes_input_output(name: str) -> bool:
-    return name == REMOTE_MODEL_TYPE or MODEL_TYPES[name].takes_input_output
 
 
 def model_type(name: str) -> ModelType:

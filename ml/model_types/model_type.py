@@ -73,7 +73,8 @@ class Fitted:
     - `fixed_templates`: functions answered by a constant relation (ML.WEIGHTS, ML.TRAINING_INFO).
     - `input_only_templates`: functions that exist only with an input (ML.EXPLAIN_PREDICT), and the
       `<function>_udf` variants of the others.
-    - `scorer`: the object the model's UDFs run (stored in `state` under `state["token"]`).
+    - `scorer`: the object the model's UDFs run, when the fit or build step has it loaded already
+      (cached under `state["token"]` instead of being rebuilt from `state`).
     - `explained_features`: the features ML.EXPLAIN_PREDICT attributes to, in order (for
       ML.GLOBAL_EXPLAIN, computed from it at training when enable_global_explain is set).
     """
@@ -101,8 +102,8 @@ class ModelType:
     - `fit(data)`: trains on the prepared training data (None for imported and remote models).
     - `build(statement, options)`: makes an imported or remote model from its statement (a
       MODEL_PATH, an endpoint): no training query.
-    - `takes_input_output`: an imported type whose CREATE MODEL may spell out its input and output
-      schema in INPUT (...) OUTPUT (...) clauses (remote models always take them).
+    - `takes_input_output`: a type whose CREATE MODEL may spell out its input and output schema in
+      INPUT (...) OUTPUT (...) clauses (remote models, imported boosters).
     - `functions`: the ML.* table functions it answers (lower case, as ml.sql.calls names them).
     - `column_options`: options naming columns of the training query that are not features.
     - `reads_whole_query`: a time-series type, reading the training query itself (no label,

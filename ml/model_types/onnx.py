@@ -199,7 +199,7 @@ def build(statement: CreateModel, options: dict[str, Any]) -> Fitted:
         "inputs": [vars(t) for t in scorer.inputs],
         "outputs": [vars(t) for t in scorer.outputs],
     }
-    return Fitted(None, {}, {}, state, {"predict": predict_template(scorer, token)})
+    return Fitted(None, {}, {}, state, {"predict": predict_template(scorer, token)}, scorer=scorer)
 
 
 def _run_udf(scorer: OnnxScorer, values: pa.Array) -> pa.Array:

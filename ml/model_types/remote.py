@@ -202,5 +202,6 @@ MODEL_TYPES = (
         udfs=(ScalarUDF(REMOTE_UDF, _predict_udf, "VARCHAR", takes="VARCHAR"),),
         load_scorer=load_scorer,
         build=build,
+        takes_input_output=True,
     ),
 )

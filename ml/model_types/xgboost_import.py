@@ -200,7 +200,7 @@ def build(statement: CreateModel, options: dict[str, Any]) -> Fitted:
     # only for some objectives.
     output = _output(statement.output_fields, predict(booster, np.zeros((1, len(features)))).shape[1])
     state |= {"inputs": [{"name": name} for name in features], "output": vars(output)}
-    return Fitted(None, {}, {}, state, {"predict": predict_template(features, output, token)})
+    return Fitted(None, {}, {}, state, {"predict": predict_template(features, output, token)}, scorer=booster)
 
 
 def _predict_udf(booster: xgb.Booster, values: pa.Array) -> pa.Array:
